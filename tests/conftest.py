@@ -1,0 +1,217 @@
+"""Fixtures shared by every test layer. Every server a test talks to listens on 127.0.0.1."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import io
+import json
+import logging
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.emulator import LOCAL_SECRET_ID, LOCAL_SECRET_KEY, EmulatorServer, Fault, start_in_thread
+from tests.secret_scan import SecretScan
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+
+VALID_MD5 = "9e107d9d372bb6826bd81d3542a419d6"
+COS_URL = "https://photos-1250000000.cos.ap-singapore.myqcloud.com/alice/reference.jpg"
+REDIRECT_URL = "https://app.example.com/verification-done"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(SecretScan(), "faceid-secret-scan")
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that Powertools reads."""
+
+    function_name: str = "faceid-fn-test-api"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:ap-southeast-1:123456789012:function:faceid-fn-test-api"
+    aws_request_id: str = "lambda-request-0001"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 15_000
+
+
+class LogLines:
+    """The function's log lines during one test, formatted exactly as in production."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    def records(self, message: str | None = None) -> list[dict[str, Any]]:
+        lines = [json.loads(line) for line in self.text.splitlines() if line.strip()]
+        return [r for r in lines if message is None or r.get("message") == message]
+
+
+@pytest.fixture
+def logs() -> Iterator[LogLines]:
+    """A second handler on the function's logger, with the production (redacting) formatter."""
+    from faceid_fn.observability import logger
+
+    std_logger = logging.getLogger(logger.name)
+    lines = LogLines()
+    handler = logging.StreamHandler(lines.stream)
+    handler.setFormatter(std_logger.handlers[0].formatter)
+    std_logger.addHandler(handler)
+    yield lines
+    std_logger.removeHandler(handler)
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[EmulatorServer]:
+    server = start_in_thread()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def emulator(emulator_server: EmulatorServer) -> Iterator[Emulator]:
+    emulator_server.emulator.reset()
+    yield Emulator(emulator_server)
+    emulator_server.emulator.reset()
+
+
+class Emulator:
+    """Test-side handle on the in-process emulator."""
+
+    def __init__(self, server: EmulatorServer) -> None:
+        self.server = server
+        self.state = server.emulator
+        self.url = server.url
+
+    def fault(self, **options: Any) -> None:
+        self.state.inject(Fault(**options))
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        return list(self.state.calls)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def function_environment(endpoint: str, **overrides: str) -> dict[str, str]:
+    env = {
+        "TENCENTCLOUD_SECRET_ID": LOCAL_SECRET_ID,
+        "TENCENTCLOUD_SECRET_KEY": LOCAL_SECRET_KEY,
+        "FACEID_REGION": "ap-singapore",
+        "FACEID_ENDPOINT": endpoint,
+        "FACEID_REDIRECT_URL": REDIRECT_URL,
+        "FACEID_TIMEOUT_S": "3",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "FaceidFnTest",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> Callable[..., None]:
+    """Set the function's environment (emulator endpoint by default) and forget built clients."""
+    from faceid_fn import container
+
+    def apply(**overrides: str) -> None:
+        for name in ("FACEID_REDIRECT_HOSTS", "TENCENTCLOUD_SESSION_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in function_environment(emulator.url, **overrides).items():
+            monkeypatch.setenv(name, value)
+        container.reset()
+
+    apply()
+    yield apply
+    container.reset()
+
+
+@pytest.fixture
+def invoke(configure: Callable[..., None], lambda_context: LambdaContext) -> Callable[[dict[str, Any]], Response]:
+    """Call handler.handler the way Lambda does, and read the HTTP answer."""
+
+    def call(event: dict[str, Any]) -> Response:
+        import handler
+
+        importlib.reload(handler)  # cold start under the environment the test set
+        return Response.of(handler.handler(copy.deepcopy(event), lambda_context))
+
+    return call
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    raw: dict[str, Any]
+
+    @classmethod
+    def of(cls, result: dict[str, Any]) -> Response:
+        headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+        for k, values in (result.get("multiValueHeaders") or {}).items():
+            headers[k.lower()] = ",".join(values)
+        body = result.get("body")
+        return cls(result["statusCode"], headers, json.loads(body) if body else None, result)
+
+
+def load_event(kind: str) -> dict[str, Any]:
+    names = {"http": "http-api-v2.json", "rest": "rest-api-v1.json", "function_url": "function-url.json"}
+    return json.loads((EVENTS / names[kind]).read_text())
+
+
+def http_event(
+    kind: str = "http",
+    body: Any = None,
+    *,
+    raw_body: str | None = None,
+    headers: dict[str, str] | None = None,
+    path: str = "/verifications",
+    method: str = "POST",
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """A sample event from events/ with the given body (a dict is sent as JSON)."""
+    event = load_event(kind)
+    if raw_body is not None:
+        event["body"] = raw_body
+    elif body is not None:
+        event["body"] = json.dumps(body)
+    if headers:
+        event["headers"].update(headers)
+    context = event["requestContext"]
+    if kind == "rest":
+        event["path"] = event["resource"] = path
+        event["httpMethod"] = method
+        context["resourcePath"], context["httpMethod"] = path, method
+    else:
+        event["rawPath"] = path
+        context["http"]["path"], context["http"]["method"] = path, method
+        event["routeKey"] = "$default" if kind == "function_url" else f"{method} {path}"
+    if request_id:
+        context["requestId"] = request_id
+    return event
+
+
+def start_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"CompareImageUrl": COS_URL, "CompareImageMd5": VALID_MD5}
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}

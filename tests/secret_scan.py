@@ -1,0 +1,59 @@
+"""Whole-suite log scan: no test run may write a secret to its output (DESIGN.md, Observability).
+
+Collects what every test printed or logged (pytest's captured stdout, stderr and log records) and,
+at the end of the run, fails the session if any of it holds the test SecretKey or the value of a
+pre-signed URL parameter. `find_secrets` is also used directly by tests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import pytest
+
+from local.emulator import LOCAL_SECRET_KEY
+
+# The secret values the suite uses; any of them in output is a leak.
+TEST_SECRETS = (
+    LOCAL_SECRET_KEY,
+    "WrongSecretKeyForTestsOnly0000000000",
+    "SessionTokenForTestsOnly0000000000000",
+    "0a1b2c3d4e5f60718293a4b5c6d7e8f9leaked",  # the q-signature value of tests' pre-signed URLs
+)
+
+_SIGNED_PARAM = re.compile(r"(q-signature|q-ak|x-cos-security-token)(=|%3D|%253D)([^&\s\"'<>\\]+)", re.IGNORECASE)
+
+
+def find_secrets(text: str, secrets: Iterable[str] = TEST_SECRETS) -> list[str]:
+    """Secrets in `text`: the given values, and any pre-signed URL parameter with a value."""
+    found = [s for s in secrets if s in text]
+    found += [m.group(0) for m in _SIGNED_PARAM.finditer(text) if m.group(3) != "***"]
+    return found
+
+
+class SecretScan:
+    def __init__(self) -> None:
+        self.leaks: list[tuple[str, str]] = []
+        self.bytes_scanned = 0
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for _, text in report.sections:
+            self.bytes_scanned += len(text)
+            self.leaks += [(report.nodeid, leak[:60]) for leak in find_secrets(text)]
+        text = report.longreprtext or ""
+        self.leaks += [(report.nodeid, leak[:60]) for leak in find_secrets(text)]
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.leaks:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        terminalreporter.write_sep("-", "secret scan")
+        terminalreporter.write_line(
+            f"scanned {self.bytes_scanned} bytes of captured test output; secrets found: {len(self.leaks)}"
+        )
+        for nodeid, leak in self.leaks:
+            terminalreporter.write_line(f"LEAK in {nodeid}: {leak}")
