@@ -1,0 +1,164 @@
+"""HTTP routes (Powertools Event Handler, validation on) and the error envelope.
+
+The same routes serve API Gateway HTTP API (payload 2.0), REST API (1.0) and Lambda Function URL
+events: `resolver_for(event)` picks (and builds once) the resolver that reads that event shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import (
+    APIGatewayHttpResolver,
+    APIGatewayRestResolver,
+    LambdaFunctionUrlResolver,
+    Response,
+    content_types,
+)
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from faceid_fn import container
+from faceid_fn.errors import ServiceError
+from faceid_fn.models import ErrorBody, ErrorDetail, Session, StartVerification
+from faceid_fn.observability import logger, metrics
+from faceid_fn.service import start_verification
+
+ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
+    status: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
+    for status, text in (
+        (400, "Invalid input"),
+        (429, "FaceID rate limit reached; retry after Retry-After seconds"),
+        (502, "FaceID failed or rejected our credentials"),
+        (503, "FaceID is not available for this account"),
+        (504, "FaceID did not answer in time"),
+    )
+}
+
+# Messages for validation errors are ours: a caller's input is never echoed back.
+_FIELD_RULES = {
+    "CompareImageUrl": "CompareImageUrl must be a non-empty string of at most 4096 characters",
+    "CompareImageMd5": "CompareImageMd5 must be 32 hexadecimal digits",
+    "RedirectUrl": "RedirectUrl must be a string of at most 2048 characters",
+}
+
+
+def _register_routes(app: ApiGatewayResolver) -> None:
+    @app.post(
+        "/verifications",
+        status_code=HTTPStatus.CREATED,
+        summary="Start a FaceID web verification",
+        responses={
+            201: {"description": "Session started", "content": {"application/json": {"model": Session}}},
+            **ERROR_RESPONSES,
+        },
+    )
+    def post_verification(body: StartVerification) -> Response[Session]:
+        session = start_verification(
+            body,
+            settings=container.settings(),
+            faceid=container.faceid(),
+            trace_id=logger.get_correlation_id() or _request_id(app),
+        )
+        return Response(status_code=HTTPStatus.CREATED, content_type=content_types.APPLICATION_JSON, body=session)
+
+    @app.exception_handler(ServiceError)
+    def on_service_error(exc: ServiceError) -> Response[dict[str, Any]]:
+        return _error(app, exc.status, exc.code, exc.message, exc.request_id, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    def on_validation_error(exc: RequestValidationError) -> Response[dict[str, Any]]:
+        code, message = validation_error(exc.errors())
+        return _error(app, HTTPStatus.BAD_REQUEST, code, message)
+
+    @app.not_found
+    def on_not_found(_: NotFoundError) -> Response[dict[str, Any]]:
+        return _error(app, HTTPStatus.NOT_FOUND, "ResourceNotFound", "No such route")
+
+    @app.exception_handler(Exception)
+    def on_unexpected(exc: Exception) -> Response[dict[str, Any]]:
+        logger.exception("unhandled error")
+        return _error(app, HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", "Internal error")
+
+
+def validation_error(errors: Any) -> tuple[str, str]:
+    """Our (code, message) for the first pydantic/Powertools validation error of a request."""
+    for err in errors:
+        loc = [str(part) for part in err.get("loc", ())]
+        kind = err.get("type", "")
+        if kind == "json_invalid":
+            return "InvalidParameter", "The body is not valid JSON"
+        if loc == ["body"] or (kind == "model_attributes_type" and len(loc) <= 1):
+            return "InvalidParameter", "The body must be a JSON object"
+        field = loc[1] if len(loc) > 1 and loc[0] == "body" else loc[-1] if loc else ""
+        if kind == "missing":
+            return "InvalidParameter", f"{field} is required"
+        if kind == "extra_forbidden":
+            return "InvalidParameter", f"Unknown field {field[:64]!r}"
+        if field in _FIELD_RULES:
+            if kind.endswith("_type"):
+                return "InvalidParameter", _FIELD_RULES[field]
+            return f"InvalidParameterValue.{field}", _FIELD_RULES[field]
+    return "InvalidParameter", "The request is not valid"
+
+
+def _request_id(app: ApiGatewayResolver) -> str:
+    context = app.current_event.raw_event.get("requestContext")
+    request_id = context.get("requestId") if isinstance(context, dict) else None
+    return str(request_id or getattr(app.lambda_context, "aws_request_id", "") or "unknown")
+
+
+def _error(
+    app: ApiGatewayResolver,
+    status: int,
+    code: str,
+    message: str,
+    request_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body = ErrorBody(Error=ErrorDetail(Code=code, Message=message), RequestId=request_id or _request_id(app))
+    metrics.add_metric(name="RequestRejected" if status < 500 else "RequestFailed", unit="Count", value=1)
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump(mode="json"),
+        headers=headers or None,
+    )
+
+
+def _build(resolver: Callable[..., ApiGatewayResolver]) -> ApiGatewayResolver:
+    app = resolver(enable_validation=True)
+    _register_routes(app)
+    return app
+
+
+_RESOLVERS: dict[str, ApiGatewayResolver] = {}
+_KINDS: dict[str, Callable[..., ApiGatewayResolver]] = {
+    "rest": APIGatewayRestResolver,
+    "http": APIGatewayHttpResolver,
+    "function_url": LambdaFunctionUrlResolver,
+}
+
+
+def http_kind(event: dict[str, Any]) -> str | None:
+    """Which HTTP trigger produced this event, or None when it is not an HTTP event."""
+    context = event.get("requestContext")
+    if not isinstance(context, dict):
+        return None
+    if event.get("version") == "2.0" and isinstance(context.get("http"), dict):
+        if ".lambda-url." in str(context.get("domainName", "")):
+            return "function_url"
+        return "http"
+    if "httpMethod" in event:
+        return "rest"
+    return None
+
+
+def resolver(kind: str) -> ApiGatewayResolver:
+    if kind not in _RESOLVERS:
+        _RESOLVERS[kind] = _build(_KINDS[kind])
+    return _RESOLVERS[kind]

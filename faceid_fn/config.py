@@ -1,0 +1,106 @@
+"""Settings from the environment, validated once per container (at cold start).
+
+The variable names and defaults are the environment contract in DESIGN.md. A bad value stops the
+container at start-up with one line that names the variable, instead of failing request by request.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REGIONS = ("ap-singapore", "ap-jakarta")
+Region = Literal["ap-singapore", "ap-jakarta"]
+
+# The FaceID API 3.0 endpoint for the international regions.
+OFFICIAL_ENDPOINT = "https://faceid.intl.tencentcloudapi.com"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+# API Gateway gives up after 29 s; the upstream budget must end well before that.
+MAX_TIMEOUT_S = 25.0
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable function. The message is one line."""
+
+
+def is_loopback(host: str | None) -> bool:
+    return (host or "").lower() in LOOPBACK_HOSTS
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    tencentcloud_secret_id: str | None = None
+    tencentcloud_secret_key: SecretStr | None = None
+    tencentcloud_session_token: SecretStr | None = None
+
+    faceid_region: Region = "ap-singapore"
+    faceid_endpoint: str = OFFICIAL_ENDPOINT
+    faceid_redirect_url: str
+    faceid_redirect_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    faceid_timeout_s: float = Field(default=8.0, gt=0, le=MAX_TIMEOUT_S)
+
+    @field_validator("faceid_endpoint")
+    @classmethod
+    def _endpoint_is_a_base_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be a base URL such as https://faceid.intl.tencentcloudapi.com")
+        if parts.path not in ("", "/") or parts.query or parts.username:
+            raise ValueError("must be a bare base URL: scheme, host and optional port only")
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator("faceid_redirect_url")
+    @classmethod
+    def _redirect_is_absolute(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if not parts.hostname:
+            raise ValueError("must be an absolute URL")
+        if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(parts.hostname)):
+            raise ValueError("must be https (plain http is allowed for 127.0.0.1/localhost only)")
+        return value.strip()
+
+    @field_validator("faceid_redirect_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(h.strip().lower().rstrip(".") for h in value.split(",") if h.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_present(self) -> Settings:
+        if not self.tencentcloud_secret_id or not self.tencentcloud_secret_key:
+            raise ValueError("set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY")
+        return self
+
+    @cached_property
+    def allowed_redirect_hosts(self) -> frozenset[str]:
+        if self.faceid_redirect_hosts:
+            return frozenset(self.faceid_redirect_hosts)
+        return frozenset({(urlsplit(self.faceid_redirect_url).hostname or "").lower()})
+
+
+def _one_line(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors(include_url=False, include_input=False):
+        name = "_".join(str(part) for part in err["loc"]).upper()
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "literal_error" and name == "FACEID_REGION":
+            message = f"must be one of {', '.join(REGIONS)}"
+        if err["type"] == "missing":
+            message = "is required"
+        problems.append(f"{name} {message}" if name else message)
+    return "faceid-fn configuration error: " + "; ".join(problems)
+
+
+def load_settings() -> Settings:
+    """Read and validate the environment; raise ConfigError with a single clear line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None

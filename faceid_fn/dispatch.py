@@ -1,0 +1,23 @@
+"""Route one Lambda event to the code for its trigger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from faceid_fn import api
+from faceid_fn.observability import logger, metrics
+
+
+def dispatch(event: Any, context: LambdaContext) -> dict[str, Any]:
+    kind = api.http_kind(event) if isinstance(event, dict) else None
+    if kind is not None:
+        return api.resolver(kind).resolve(event, context)
+    metrics.add_metric(name="UnsupportedEvent", unit="Count", value=1)
+    logger.warning("event of an unknown trigger ignored", extra={"event_keys": _keys(event)})
+    return {"Error": {"Code": "UnsupportedEvent", "Message": "This function does not handle this event"}}
+
+
+def _keys(event: Any) -> list[str]:
+    return sorted(str(k) for k in event)[:20] if isinstance(event, dict) else [type(event).__name__]

@@ -1,0 +1,79 @@
+"""Typed errors of the domain and their place in the HTTP error table (DESIGN.md).
+
+Everything a caller can be told is decided here: the status, the code a client switches on, and a
+message written by us (never the text of a library exception, which may embed request details).
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from faceid_fn.redaction import redact_text
+
+
+class ServiceError(Exception):
+    """An error with a defined answer. `request_id` is FaceID's when the call reached it."""
+
+    status: HTTPStatus = HTTPStatus.BAD_GATEWAY
+
+    def __init__(self, code: str, message: str, request_id: str | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class InvalidInput(ServiceError):
+    """The caller's request is wrong; nothing was sent upstream."""
+
+    status = HTTPStatus.BAD_REQUEST
+
+
+class UpstreamError(ServiceError):
+    """FaceID answered with an error, or could not be reached in time."""
+
+    def __init__(self, code: str, message: str, request_id: str | None = None, *, attempts: int = 1) -> None:
+        # FaceID's messages may quote what it was sent, pre-signed URLs included.
+        super().__init__(code, redact_text(message), request_id)
+        self.attempts = attempts
+        self.status = upstream_status(code)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self.status == HTTPStatus.TOO_MANY_REQUESTS:
+            return {"Retry-After": "1"}
+        return {}
+
+    @property
+    def is_our_fault(self) -> bool:
+        """Errors that an operator must fix (credentials, configuration): logged at ERROR."""
+        return self.code.startswith(("AuthFailure", "InvalidAction", "NoSuchVersion")) or self.code in (
+            "UnsupportedRegion",
+            "ActionOffline",
+        )
+
+
+UPSTREAM_UNAVAILABLE = "UpstreamUnavailable"
+UPSTREAM_TIMEOUT = "UpstreamTimeout"
+
+_CLIENT_CODES = ("InvalidParameter", "MissingParameter", "UnknownParameter")
+
+
+def upstream_status(code: str) -> HTTPStatus:
+    """HTTP status for a FaceID error code (or one of our two transport codes)."""
+    if code == UPSTREAM_TIMEOUT:
+        return HTTPStatus.GATEWAY_TIMEOUT
+    if code.startswith(_CLIENT_CODES):
+        return HTTPStatus.BAD_REQUEST
+    if code.startswith("ResourceNotFound"):
+        return HTTPStatus.NOT_FOUND
+    if code.startswith("RequestLimitExceeded"):
+        return HTTPStatus.TOO_MANY_REQUESTS
+    if code.startswith("UnauthorizedOperation"):
+        return HTTPStatus.SERVICE_UNAVAILABLE
+    # AuthFailure.* (our credentials), InternalError*, network errors, anything unknown.
+    return HTTPStatus.BAD_GATEWAY

@@ -1,0 +1,201 @@
+"""The only module that talks to Tencent Cloud: FaceID API 3.0 through the official SDK.
+
+One `CommonClient("faceid", "2018-03-01", ...)` per container (its `requests.Session` keeps the
+connection warm). Every call has a total time budget (`FACEID_TIMEOUT_S`, retries included), retries
+what is safe to retry with capped exponential back-off and full jitter, and turns every way the SDK
+can fail (see DESIGN.md, "Facts about the upstream") into an `UpstreamError` with FaceID's code,
+a message of ours and FaceID's RequestId.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from tencentcloud.common.common_client import CommonClient
+from tencentcloud.common.credential import Credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+
+from faceid_fn.config import Settings
+from faceid_fn.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, UpstreamError
+from faceid_fn.observability import logger, metrics, tracer
+
+SERVICE = "faceid"
+API_VERSION = "2018-03-01"
+APPLY_WEB_VERIFICATION_TOKEN = "ApplyWebVerificationToken"
+
+CONNECT_TIMEOUT_S = 2.0
+BACKOFF_BASE_S = 0.2
+BACKOFF_CAP_S = 2.0
+
+_MESSAGES = {
+    UPSTREAM_TIMEOUT: "FaceID did not answer within the time budget",
+    UPSTREAM_UNAVAILABLE: "FaceID could not be reached or gave an unreadable answer",
+}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one HTTP exchange with FaceID came to."""
+
+    response: dict[str, Any] | None = None
+    code: str | None = None
+    message: str = ""
+    request_id: str | None = None
+    retryable: bool = False
+
+
+class FaceId:
+    """FaceID actions used by this function, each one call with a deadline."""
+
+    def __init__(
+        self,
+        client: CommonClient,
+        *,
+        timeout_s: float,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._timeout_s = timeout_s
+        self._sleep = sleep
+        self._jitter = jitter
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FaceId:
+        endpoint = urlsplit(settings.faceid_endpoint)
+        profile = ClientProfile(
+            httpProfile=HttpProfile(
+                protocol=endpoint.scheme,
+                endpoint=endpoint.netloc,  # host[:port], no scheme: the SDK signs it as Host
+                reqTimeout=settings.faceid_timeout_s,
+                keepAlive=True,
+            ),
+            language="en-US",
+        )
+        credential = Credential(
+            settings.tencentcloud_secret_id,
+            settings.tencentcloud_secret_key.get_secret_value() if settings.tencentcloud_secret_key else None,
+            settings.tencentcloud_session_token.get_secret_value() if settings.tencentcloud_session_token else None,
+        )
+        client = CommonClient(SERVICE, API_VERSION, credential, settings.faceid_region, profile=profile)
+        return cls(client, timeout_s=settings.faceid_timeout_s)
+
+    def apply_web_verification_token(
+        self, *, redirect_url: str, compare_image_url: str, compare_image_md5: str, trace_id: str
+    ) -> dict[str, Any]:
+        """Start a session; returns FaceID's `Response` (BizToken, VerificationUrl, RequestId)."""
+        params = {
+            "RedirectUrl": redirect_url,
+            "CompareImageUrl": compare_image_url,
+            "CompareImageMd5": compare_image_md5,
+        }
+        return self.call(APPLY_WEB_VERIFICATION_TOKEN, params, trace_id=trace_id, idempotent=False)
+
+    @tracer.capture_method(capture_response=False)
+    def call(self, action: str, params: dict[str, Any], *, trace_id: str, idempotent: bool) -> dict[str, Any]:
+        """One FaceID action within the time budget. Raises UpstreamError."""
+        started = self._clock()
+        deadline = started + self._timeout_s
+        attempts = 0
+        while True:
+            attempts += 1
+            result = self._attempt(action, params, trace_id, deadline, idempotent)
+            remaining = deadline - self._clock()
+            if result.code is None or not result.retryable:
+                break
+            if result.code.startswith("RequestLimitExceeded"):
+                metrics.add_metric(name="UpstreamThrottled", unit="Count", value=1)
+            delay = self._jitter() * min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempts - 1))
+            if delay >= remaining:
+                break
+            self._sleep(delay)
+
+        latency_ms = round((self._clock() - started) * 1000, 1)
+        outcome = result.code or "ok"
+        fields = {
+            "action": action,
+            "faceid_request_id": result.request_id,
+            "outcome": outcome,
+            "latency_ms": latency_ms,
+            "attempts": attempts,
+        }
+        tracer.put_annotation("faceid_outcome", outcome)
+        if result.request_id:
+            tracer.put_annotation("faceid_request_id", result.request_id)
+        if result.response is not None:
+            logger.info("FaceID call succeeded", extra=fields)
+            return result.response
+
+        error = UpstreamError(result.code or UPSTREAM_UNAVAILABLE, result.message, result.request_id, attempts=attempts)
+        metrics.add_metric(name="UpstreamError", unit="Count", value=1)
+        if error.is_our_fault:
+            logger.error("FaceID call failed: fix the function's configuration", extra=fields)
+        else:
+            logger.warning("FaceID call failed", extra=fields)
+        raise error
+
+    def _attempt(
+        self, action: str, params: dict[str, Any], trace_id: str, deadline: float, idempotent: bool
+    ) -> Attempt:
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            return Attempt(code=UPSTREAM_TIMEOUT, message=_MESSAGES[UPSTREAM_TIMEOUT])
+        # The SDK applies one timeout to connect and to each read; give this attempt what is left.
+        self._client.request.conn.timeout = (min(CONNECT_TIMEOUT_S, remaining), remaining)
+        try:
+            data = self._client.call_json(action, params, headers={"X-TC-TraceId": trace_id})
+        except TencentCloudSDKException as exc:
+            return self._from_sdk_exception(exc, idempotent)
+        except (KeyError, ValueError, TypeError):
+            # 200 with a body that is not the API 3.0 envelope (no Response/RequestId, not JSON).
+            return Attempt(code=UPSTREAM_UNAVAILABLE, message=_MESSAGES[UPSTREAM_UNAVAILABLE])
+        return _from_body(data, idempotent)
+
+    @staticmethod
+    def _from_sdk_exception(exc: TencentCloudSDKException, idempotent: bool) -> Attempt:
+        code = str(exc.code or "")
+        if code == "ClientNetworkError":
+            cause = exc.__context__
+            if isinstance(cause, requests.exceptions.ConnectTimeout):
+                return _unavailable(retryable=True)
+            if isinstance(cause, requests.exceptions.Timeout):
+                return Attempt(code=UPSTREAM_TIMEOUT, message=_MESSAGES[UPSTREAM_TIMEOUT])
+            return _unavailable(retryable=True)
+        if code == "ServerNetworkError":  # HTTP status other than 200; the body is not ours to show
+            return _unavailable(retryable=idempotent)
+        if exc.requestId is None:  # raised by the SDK itself (parameters, credentials), not by FaceID
+            return _unavailable(retryable=False)
+        return _upstream(code, str(exc.message or ""), str(exc.requestId), idempotent)
+
+
+def _unavailable(*, retryable: bool) -> Attempt:
+    return Attempt(code=UPSTREAM_UNAVAILABLE, message=_MESSAGES[UPSTREAM_UNAVAILABLE], retryable=retryable)
+
+
+def _upstream(code: str, message: str, request_id: str | None, idempotent: bool) -> Attempt:
+    retryable = code.startswith("RequestLimitExceeded") or (idempotent and code.startswith("InternalError"))
+    return Attempt(code=code, message=message, request_id=request_id, retryable=retryable)
+
+
+def _from_body(data: Any, idempotent: bool) -> Attempt:
+    response = data.get("Response") if isinstance(data, dict) else None
+    if not isinstance(response, dict) or not isinstance(response.get("RequestId"), str):
+        return _unavailable(retryable=False)
+    request_id = response["RequestId"]
+    error = response.get("Error")
+    if error is not None:
+        # The SDK passes errors through as results when Content-Type carries a charset.
+        if not isinstance(error, dict) or not isinstance(error.get("Code"), str):
+            return Attempt(code=UPSTREAM_UNAVAILABLE, message=_MESSAGES[UPSTREAM_UNAVAILABLE], request_id=request_id)
+        return _upstream(error["Code"], str(error.get("Message", "")), request_id, idempotent)
+    return Attempt(response=response, request_id=request_id)

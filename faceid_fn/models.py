@@ -1,0 +1,52 @@
+"""Pydantic models of what crosses our boundaries: HTTP bodies and the error envelope.
+
+Field names follow the FaceID API (PascalCase), so a client can pass its values through unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MD5_PATTERN = r"^[0-9a-fA-F]{32}$"
+
+
+class StartVerification(BaseModel):
+    """Body of `POST /verifications`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    CompareImageUrl: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="https URL of the reference photo in Tencent COS (same region as the function), "
+        "or a ResourceUrl from CreateUploadUrl; a percent-encoded URL is decoded once.",
+    )
+    CompareImageMd5: str = Field(pattern=MD5_PATTERN, description="MD5 of the photo, 32 hex digits.")
+    RedirectUrl: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="Where FaceID sends the browser afterwards; host must be on FACEID_REDIRECT_HOSTS.",
+    )
+
+
+class Session(BaseModel):
+    """Answer of `POST /verifications` (201)."""
+
+    BizToken: str
+    VerificationUrl: str
+    RequestId: str
+    ExpiresAt: datetime = Field(description="When the BizToken stops being usable (UTC).")
+
+
+class ErrorDetail(BaseModel):
+    Code: str
+    Message: str
+
+
+class ErrorBody(BaseModel):
+    """The one error envelope of every route."""
+
+    Error: ErrorDetail
+    RequestId: str

@@ -1,0 +1,115 @@
+"""The use case: check a start request against our policy, call FaceID, shape the session."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from urllib.parse import SplitResult, unquote, urlsplit
+
+from faceid_fn.config import Settings, is_loopback
+from faceid_fn.errors import InvalidInput, UpstreamError
+from faceid_fn.models import Session, StartVerification
+from faceid_fn.observability import logger, metrics
+from faceid_fn.redaction import redact_url
+
+# A BizToken of ApplyWebVerificationToken is valid for 7,200 s.
+BIZ_TOKEN_TTL = timedelta(seconds=7200)
+
+
+class FaceIdGateway(Protocol):
+    def apply_web_verification_token(
+        self, *, redirect_url: str, compare_image_url: str, compare_image_md5: str, trace_id: str
+    ) -> dict[str, object]: ...
+
+
+def _cos_host(region: str) -> re.Pattern[str]:
+    # <bucket>-<appid>.cos.<region>.myqcloud.com: bucket names are lower-case letters, digits, '-'.
+    return re.compile(rf"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-\d{{5,}}\.cos\.{re.escape(region)}\.myqcloud\.com$")
+
+
+def _invalid(field: str, message: str) -> InvalidInput:
+    return InvalidInput(f"InvalidParameterValue.{field}", message)
+
+
+def _split(value: str, field: str) -> tuple[SplitResult, int | None]:
+    if "\\" in value or any(ord(c) < 0x21 or c == "\x7f" for c in value):
+        raise _invalid(field, f"{field} contains characters not allowed in a URL")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise _invalid(field, f"{field} is not a valid URL") from None
+    if parts.username is not None or parts.password is not None:
+        raise _invalid(field, f"{field} must not contain user information")
+    return parts, port
+
+
+def compare_image_url(value: str, region: str) -> str:
+    """The COS URL to send upstream, or InvalidInput."""
+    field = "CompareImageUrl"
+    if "://" not in value and value.lower().startswith("https%3a%2f%2f"):
+        value = unquote(value)  # the API's own example passes the URL percent-encoded; decode once
+    parts, port = _split(value, field)
+    if parts.scheme.lower() != "https":
+        raise _invalid(field, f"{field} must be an https URL")
+    host = (parts.hostname or "").rstrip(".")
+    if port not in (None, 443) or not _cos_host(region).fullmatch(host):
+        raise _invalid(
+            field,
+            f"{field} must be a Tencent COS object URL in {region} "
+            f"(https://<bucket>-<appid>.cos.{region}.myqcloud.com/<key>)",
+        )
+    if parts.path in ("", "/"):
+        raise _invalid(field, f"{field} must name an object, not a bucket")
+    return parts._replace(scheme="https", netloc=host).geturl()
+
+
+def redirect_url(value: str | None, settings: Settings) -> str:
+    """The RedirectUrl to send upstream: the caller's if its host is allowed, else the default."""
+    if value is None:
+        return str(settings.faceid_redirect_url)
+    field = "RedirectUrl"
+    parts, _ = _split(value, field)
+    host = (parts.hostname or "").rstrip(".")
+    scheme = parts.scheme.lower()
+    if scheme != "https" and not (scheme == "http" and is_loopback(host)):
+        raise _invalid(field, f"{field} must be an https URL")
+    if host not in settings.allowed_redirect_hosts:
+        raise _invalid(field, f"{field} host is not on the allowed list (FACEID_REDIRECT_HOSTS)")
+    return value
+
+
+def start_verification(
+    request: StartVerification,
+    *,
+    settings: Settings,
+    faceid: FaceIdGateway,
+    trace_id: str,
+    now: datetime | None = None,
+) -> Session:
+    image_url = compare_image_url(request.CompareImageUrl, settings.faceid_region)
+    redirect = redirect_url(request.RedirectUrl, settings)
+    started_at = (now or datetime.now(UTC)).replace(microsecond=0)
+    answer = faceid.apply_web_verification_token(
+        redirect_url=redirect,
+        compare_image_url=image_url,
+        compare_image_md5=request.CompareImageMd5.lower(),
+        trace_id=trace_id,
+    )
+    biz_token = answer.get("BizToken")
+    verification_url = answer.get("VerificationUrl") or answer.get("VerificationURL")
+    request_id = str(answer.get("RequestId"))
+    if not isinstance(biz_token, str) or not isinstance(verification_url, str) or not biz_token:
+        raise UpstreamError("UpstreamUnavailable", "FaceID's answer has no BizToken or VerificationUrl", request_id)
+    metrics.add_metric(name="VerificationStarted", unit="Count", value=1)
+    logger.info(
+        "verification started",
+        extra={"biz_token": biz_token, "compare_image": redact_url(image_url), "faceid_request_id": request_id},
+    )
+    return Session(
+        BizToken=biz_token,
+        VerificationUrl=verification_url,
+        RequestId=request_id,
+        ExpiresAt=started_at + BIZ_TOKEN_TTL,
+    )

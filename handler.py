@@ -1,0 +1,19 @@
+"""Lambda entry point: observability decorators and dispatch, nothing else."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from faceid_fn import container
+from faceid_fn.dispatch import dispatch
+from faceid_fn.observability import logger, metrics, tracer
+
+container.warm_up()  # a bad environment stops the container here, with one clear line
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dispatch(event, context)

@@ -1,0 +1,274 @@
+"""POST /verifications through handler.handler -> official SDK -> FaceID emulator over real HTTP.
+
+One test per row of the DESIGN error table that can occur on this path.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import (
+    COS_URL,
+    REDIRECT_URL,
+    VALID_MD5,
+    Emulator,
+    LogLines,
+    Response,
+    free_port,
+    http_event,
+    start_body,
+)
+
+Invoke = Callable[[dict[str, Any]], Response]
+
+
+def assert_error(response: Response, status: int, code: str, request_id: str | None = None) -> None:
+    assert response.status == status, response.body
+    assert set(response.body) == {"Error", "RequestId"}
+    assert response.body["Error"]["Code"] == code
+    assert response.body["Error"]["Message"]
+    if request_id is not None:
+        assert response.body["RequestId"] == request_id
+
+
+def faceid_request_id(emulator: Emulator) -> str:
+    return str(emulator.calls[-1]["request_id"])
+
+
+# -- success, for each HTTP trigger ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["http", "rest", "function_url"])
+def test_a_session_is_started_for_each_http_trigger(kind: str, invoke: Invoke, emulator: Emulator) -> None:
+    # GIVEN a valid start request from this trigger
+    before = datetime.now(UTC).replace(microsecond=0)
+    # WHEN it is handled
+    response = invoke(http_event(kind, start_body(), request_id=f"req-{kind}"))
+    # THEN a 201 carries FaceID's session and its expiry
+    assert response.status == 201, response.body
+    assert response.headers["content-type"] == "application/json"
+    assert set(response.body) == {"BizToken", "VerificationUrl", "RequestId", "ExpiresAt"}
+    call = emulator.calls[-1]
+    assert response.body["RequestId"] == call["request_id"]
+    assert response.body["VerificationUrl"] == f"{emulator.url}/verify/{response.body['BizToken']}"
+    expires = datetime.fromisoformat(response.body["ExpiresAt"].replace("Z", "+00:00"))
+    assert before + timedelta(seconds=7200) <= expires <= datetime.now(UTC) + timedelta(seconds=7200)
+    # AND FaceID got what the caller asked for, in the configured region, with our correlation id
+    assert call["params"] == {"RedirectUrl": REDIRECT_URL, "CompareImageUrl": COS_URL, "CompareImageMd5": VALID_MD5}
+    assert call["region"] == "ap-singapore"
+    assert call["trace_id"] == f"req-{kind}"
+
+
+def test_caller_redirect_on_an_allowed_host_is_used(invoke: Invoke, emulator: Emulator, configure) -> None:
+    configure(FACEID_REDIRECT_HOSTS="app.example.com,other.example.org")
+    response = invoke(http_event(body=start_body(RedirectUrl="https://other.example.org/back?x=1")))
+    assert response.status == 201
+    assert emulator.calls[-1]["params"]["RedirectUrl"] == "https://other.example.org/back?x=1"
+
+
+def test_percent_encoded_url_and_upper_case_md5_are_normalised(invoke: Invoke, emulator: Emulator) -> None:
+    encoded = "https%3A%2F%2Fphotos-1250000000.cos.ap-singapore.myqcloud.com%2Falice%2Freference.jpg"
+    response = invoke(http_event(body=start_body(CompareImageUrl=encoded, CompareImageMd5=VALID_MD5.upper())))
+    assert response.status == 201
+    assert emulator.calls[-1]["params"]["CompareImageUrl"] == COS_URL
+    assert emulator.calls[-1]["params"]["CompareImageMd5"] == VALID_MD5
+
+
+def test_jakarta_deployment_signs_for_its_region(invoke: Invoke, emulator: Emulator, configure) -> None:
+    configure(FACEID_REGION="ap-jakarta")
+    url = "https://photos-1250000000.cos.ap-jakarta.myqcloud.com/a.jpg"
+    assert invoke(http_event(body=start_body(CompareImageUrl=url))).status == 201
+    assert emulator.calls[-1]["region"] == "ap-jakarta"
+
+
+# -- 400: our own validation, nothing sent upstream ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw_body", "code"),
+    [
+        ("not json", "InvalidParameter"),
+        ("[1, 2]", "InvalidParameter"),
+        (json.dumps({"CompareImageUrl": 5, "CompareImageMd5": VALID_MD5}), "InvalidParameter"),
+        (json.dumps({"CompareImageMd5": VALID_MD5}), "InvalidParameter"),
+        (json.dumps({**start_body(), "Unexpected": True}), "InvalidParameter"),
+        (json.dumps(start_body(CompareImageMd5="12345")), "InvalidParameterValue.CompareImageMd5"),
+        (json.dumps(start_body(CompareImageUrl="https://example.com/a.jpg")), "InvalidParameterValue.CompareImageUrl"),
+        (
+            json.dumps(start_body(CompareImageUrl="https://p-1250000000.cos.ap-jakarta.myqcloud.com/a.jpg")),
+            "InvalidParameterValue.CompareImageUrl",
+        ),
+        (json.dumps(start_body(RedirectUrl="https://evil.example.com/")), "InvalidParameterValue.RedirectUrl"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["http", "rest"])
+def test_bad_input_is_a_400_before_any_upstream_call(
+    invoke: Invoke, emulator: Emulator, kind: str, raw_body: str, code: str
+) -> None:
+    response = invoke(http_event(kind, raw_body=raw_body, request_id="apigw-req-1"))
+    assert_error(response, 400, code, request_id="apigw-req-1")
+    assert emulator.calls == []
+
+
+def test_error_message_does_not_echo_the_input(invoke: Invoke) -> None:
+    hostile = "https://example.com/<script>alert(1)</script>"
+    response = invoke(http_event(body=start_body(CompareImageUrl=hostile)))
+    assert "<script>" not in json.dumps(response.body)
+
+
+def test_unknown_route_is_404(invoke: Invoke) -> None:
+    assert_error(invoke(http_event(body=start_body(), path="/nope")), 404, "ResourceNotFound")
+
+
+# -- FaceID's answers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["InvalidParameterValue", "InvalidParameter", "MissingParameter", "UnknownParameter"])
+def test_faceid_parameter_errors_are_400_with_faceid_code(invoke: Invoke, emulator: Emulator, code: str) -> None:
+    emulator.fault(code=code, message="rejected by FaceID")
+    response = invoke(http_event(body=start_body()))
+    assert_error(response, 400, code, request_id=faceid_request_id(emulator))
+    assert len(emulator.calls) == 1
+
+
+def test_error_with_charset_content_type_is_still_an_error(invoke: Invoke, emulator: Emulator) -> None:
+    # The SDK returns such an answer as if it were a result (DESIGN.md); we must not.
+    emulator.fault(code="InvalidParameterValue", content_type="application/json; charset=utf-8")
+    response = invoke(http_event(body=start_body()))
+    assert_error(response, 400, "InvalidParameterValue", request_id=faceid_request_id(emulator))
+
+
+def test_success_with_charset_content_type_is_a_session(invoke: Invoke, emulator: Emulator) -> None:
+    emulator.fault(content_type="application/json; charset=utf-8")
+    assert invoke(http_event(body=start_body())).status == 201
+
+
+def test_throttling_is_retried_then_succeeds(invoke: Invoke, emulator: Emulator) -> None:
+    emulator.fault(code="RequestLimitExceeded", count=2)
+    response = invoke(http_event(body=start_body()))
+    assert response.status == 201
+    assert [c["outcome"] for c in emulator.calls] == ["RequestLimitExceeded", "RequestLimitExceeded", "ok"]
+
+
+def test_throttling_past_the_budget_is_429_with_retry_after(
+    invoke: Invoke, emulator: Emulator, configure, logs: LogLines
+) -> None:
+    configure(FACEID_TIMEOUT_S="1")
+    emulator.fault(code="RequestLimitExceeded", count=1000)
+    started = time.monotonic()
+    response = invoke(http_event(body=start_body()))
+    elapsed = time.monotonic() - started
+    assert_error(response, 429, "RequestLimitExceeded", request_id=faceid_request_id(emulator))
+    assert response.headers["retry-after"] == "1"
+    assert len(emulator.calls) > 1
+    assert elapsed < 1.5  # the budget is 1 s: no back-off may outlast it
+    record = logs.records("FaceID call failed")[-1]
+    assert record["attempts"] == len(emulator.calls)
+
+
+def test_real_rate_limit_of_the_emulator_is_absorbed_by_retries(invoke: Invoke, emulator: Emulator) -> None:
+    emulator.state.rate_limit = 2
+    statuses = [invoke(http_event(body=start_body())).status for _ in range(4)]
+    assert statuses == [201] * 4
+    assert any(c["outcome"] == "RequestLimitExceeded" for c in emulator.calls)
+
+
+@pytest.mark.parametrize("code", ["UnauthorizedOperation.Nonactivated", "UnauthorizedOperation.Arrears"])
+def test_service_not_usable_for_the_account_is_503(invoke: Invoke, emulator: Emulator, code: str) -> None:
+    emulator.fault(code=code)
+    assert_error(invoke(http_event(body=start_body())), 503, code, request_id=faceid_request_id(emulator))
+
+
+def test_wrong_secret_key_is_502_and_logged_at_error(
+    invoke: Invoke, emulator: Emulator, configure, logs: LogLines
+) -> None:
+    configure(TENCENTCLOUD_SECRET_KEY="WrongSecretKeyForTestsOnly0000000000")
+    response = invoke(http_event(body=start_body()))
+    assert_error(response, 502, "AuthFailure.SignatureFailure", request_id=faceid_request_id(emulator))
+    record = logs.records("FaceID call failed: fix the function's configuration")[-1]
+    assert record["level"] == "ERROR"
+    assert record["outcome"] == "AuthFailure.SignatureFailure"
+
+
+def test_unknown_secret_id_is_502(invoke: Invoke, emulator: Emulator, configure) -> None:
+    configure(TENCENTCLOUD_SECRET_ID="AKIDsomebodyElse")
+    assert_error(invoke(http_event(body=start_body())), 502, "AuthFailure.SecretIdNotFound")
+
+
+def test_internal_error_is_502_and_not_retried_for_a_create(invoke: Invoke, emulator: Emulator) -> None:
+    emulator.fault(code="InternalError", count=5)
+    assert_error(invoke(http_event(body=start_body())), 502, "InternalError", request_id=faceid_request_id(emulator))
+    assert len(emulator.calls) == 1
+
+
+def test_http_5xx_from_upstream_is_502_without_its_body(invoke: Invoke, emulator: Emulator) -> None:
+    emulator.fault(http_status=503, body="<html>upstream proxy page with internals</html>", content_type="text/html")
+    response = invoke(http_event(body=start_body(), request_id="apigw-req-5xx"))
+    assert_error(response, 502, "UpstreamUnavailable", request_id="apigw-req-5xx")
+    assert "internals" not in json.dumps(response.body)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("this is not json", "application/json"),
+        ('{"NoResponse": {}}', "application/json"),
+        ('{"Response": {"BizToken": "T"}}', "application/json; charset=utf-8"),
+        ("<html>captive portal</html>", "text/html"),
+    ],
+)
+def test_malformed_upstream_answer_is_502(invoke: Invoke, emulator: Emulator, body: str, content_type: str) -> None:
+    emulator.fault(http_status=200, body=body, content_type=content_type)
+    assert_error(invoke(http_event(body=start_body(), request_id="apigw-req-bad")), 502, "UpstreamUnavailable")
+
+
+def test_unreachable_upstream_is_502_with_the_gateway_request_id(invoke: Invoke, configure) -> None:
+    configure(FACEID_ENDPOINT=f"http://127.0.0.1:{free_port()}", FACEID_TIMEOUT_S="1")
+    response = invoke(http_event(body=start_body(), request_id="apigw-req-down"))
+    assert_error(response, 502, "UpstreamUnavailable", request_id="apigw-req-down")
+
+
+def test_no_answer_within_the_budget_is_504(invoke: Invoke, emulator: Emulator, configure) -> None:
+    configure(FACEID_TIMEOUT_S="0.5")
+    emulator.fault(latency_ms=1500)
+    started = time.monotonic()
+    response = invoke(http_event(body=start_body(), request_id="apigw-req-slow"))
+    elapsed = time.monotonic() - started
+    assert_error(response, 504, "UpstreamTimeout", request_id="apigw-req-slow")
+    assert elapsed < 1.2  # answered at the deadline, not when the upstream finally answers
+
+
+# -- observability --------------------------------------------------------------------------------
+
+
+def test_each_faceid_call_is_logged_with_its_facts(invoke: Invoke, emulator: Emulator, logs: LogLines) -> None:
+    invoke(http_event(body=start_body(), request_id="corr-123"))
+    record = logs.records("FaceID call succeeded")[-1]
+    assert record["action"] == "ApplyWebVerificationToken"
+    assert record["faceid_request_id"] == faceid_request_id(emulator)
+    assert record["outcome"] == "ok"
+    assert record["attempts"] == 1
+    assert record["latency_ms"] >= 0
+    assert record["correlation_id"] == "corr-123"
+    assert emulator.calls[-1]["trace_id"] == "corr-123"
+
+
+def test_metrics_are_emitted_as_emf(invoke: Invoke, capsys: pytest.CaptureFixture[str]) -> None:
+    invoke(http_event(body=start_body()))
+    out = capsys.readouterr().out
+    emf = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+    assert emf and emf[-1]["VerificationStarted"] == [1.0]
+
+
+def test_unknown_event_is_answered_not_crashed(configure, lambda_context, emulator: Emulator) -> None:
+    import handler
+
+    result = handler.handler({"detail-type": "Scheduled Event", "source": "aws.events"}, lambda_context)
+    assert result["Error"]["Code"] == "UnsupportedEvent"
+    assert emulator.calls == []

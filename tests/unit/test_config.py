@@ -1,0 +1,120 @@
+"""Settings are read from the environment contract and refused at cold start with one clear line."""
+
+from __future__ import annotations
+
+import pytest
+
+from faceid_fn.config import ConfigError, load_settings
+
+BASE = {
+    "TENCENTCLOUD_SECRET_ID": "AKIDexample",
+    "TENCENTCLOUD_SECRET_KEY": "example-key",
+    "FACEID_REDIRECT_URL": "https://app.example.com/done",
+}
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch):
+    for name in (
+        "FACEID_REGION",
+        "FACEID_ENDPOINT",
+        "FACEID_REDIRECT_HOSTS",
+        "FACEID_TIMEOUT_S",
+        "TENCENTCLOUD_SESSION_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+    def set_env(**values: str | None) -> None:
+        for name, value in {**BASE, **values}.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+
+    return set_env
+
+
+def test_defaults_follow_the_contract(env) -> None:
+    # GIVEN only credentials and a redirect URL
+    env()
+    # WHEN the settings are loaded
+    settings = load_settings()
+    # THEN the documented defaults apply
+    assert settings.faceid_region == "ap-singapore"
+    assert settings.faceid_endpoint == "https://faceid.intl.tencentcloudapi.com"
+    assert settings.faceid_timeout_s == 8
+    assert settings.allowed_redirect_hosts == {"app.example.com"}
+
+
+@pytest.mark.parametrize("region", ["ap-singapore", "ap-jakarta"])
+def test_both_supported_regions_are_accepted(env, region: str) -> None:
+    env(FACEID_REGION=region)
+    assert load_settings().faceid_region == region
+
+
+def test_other_region_fails_with_one_line_naming_the_variable(env) -> None:
+    env(FACEID_REGION="ap-guangzhou")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "FACEID_REGION must be one of ap-singapore, ap-jakarta" in message
+
+
+def test_missing_redirect_url_fails_with_one_line(env) -> None:
+    env(FACEID_REDIRECT_URL=None)
+    with pytest.raises(ConfigError, match=r"^faceid-fn configuration error: FACEID_REDIRECT_URL is required$"):
+        load_settings()
+
+
+def test_missing_credentials_fail_at_start(env) -> None:
+    env(TENCENTCLOUD_SECRET_KEY=None)
+    with pytest.raises(ConfigError, match="TENCENTCLOUD_SECRET_KEY"):
+        load_settings()
+
+
+def test_secret_key_never_appears_in_the_settings_repr(env) -> None:
+    env()
+    assert "example-key" not in repr(load_settings())
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://app.example.com/done", True),
+        ("http://127.0.0.1:3000/done", True),
+        ("http://app.example.com/done", False),
+        ("/relative/path", False),
+    ],
+)
+def test_redirect_url_must_be_https_except_on_loopback(env, url: str, ok: bool) -> None:
+    env(FACEID_REDIRECT_URL=url)
+    if ok:
+        assert load_settings().faceid_redirect_url == url
+    else:
+        with pytest.raises(ConfigError, match="FACEID_REDIRECT_URL"):
+            load_settings()
+
+
+def test_endpoint_is_normalised_to_a_base_url(env) -> None:
+    env(FACEID_ENDPOINT="http://127.0.0.1:9000/")
+    assert load_settings().faceid_endpoint == "http://127.0.0.1:9000"
+
+
+@pytest.mark.parametrize("endpoint", ["127.0.0.1:9000", "ftp://x", "https://faceid.example.com/v3", "https://u:p@h"])
+def test_endpoint_must_be_a_bare_http_base_url(env, endpoint: str) -> None:
+    env(FACEID_ENDPOINT=endpoint)
+    with pytest.raises(ConfigError, match="FACEID_ENDPOINT"):
+        load_settings()
+
+
+def test_redirect_hosts_are_a_comma_separated_list(env) -> None:
+    env(FACEID_REDIRECT_HOSTS=" App.Example.com, other.example.org ,")
+    assert load_settings().allowed_redirect_hosts == {"app.example.com", "other.example.org"}
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "30", "soon"])
+def test_timeout_must_leave_room_before_api_gateway_gives_up(env, value: str) -> None:
+    env(FACEID_TIMEOUT_S=value)
+    with pytest.raises(ConfigError, match="FACEID_TIMEOUT_S"):
+        load_settings()

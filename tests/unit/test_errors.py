@@ -1,0 +1,46 @@
+"""The DESIGN error table, as far as it is decided by FaceID's error code."""
+
+from __future__ import annotations
+
+import pytest
+
+from faceid_fn.errors import UpstreamError, upstream_status
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("InvalidParameter", 400),
+        ("InvalidParameterValue", 400),
+        ("InvalidParameterValue.BizTokenIllegal", 400),
+        ("MissingParameter", 400),
+        ("UnknownParameter", 400),
+        ("ResourceNotFound.BizToken", 404),
+        ("RequestLimitExceeded", 429),
+        ("RequestLimitExceeded.UinLimitExceeded", 429),
+        ("UnauthorizedOperation.Nonactivated", 503),
+        ("UnauthorizedOperation.Arrears", 503),
+        ("AuthFailure.SignatureFailure", 502),
+        ("AuthFailure.SecretIdNotFound", 502),
+        ("InternalError", 502),
+        ("InternalError.UnKnown", 502),
+        ("UpstreamUnavailable", 502),
+        ("UpstreamTimeout", 504),
+        ("SomethingNew.NobodyExpected", 502),
+    ],
+)
+def test_status_for_each_upstream_code(code: str, status: int) -> None:
+    assert upstream_status(code) == status
+
+
+def test_throttling_tells_the_caller_when_to_retry() -> None:
+    assert UpstreamError("RequestLimitExceeded", "slow down").headers == {"Retry-After": "1"}
+    assert UpstreamError("InternalError", "oops").headers == {}
+
+
+@pytest.mark.parametrize(
+    ("code", "ours"),
+    [("AuthFailure.SignatureFailure", True), ("InvalidAction", True), ("InvalidParameterValue", False)],
+)
+def test_credential_and_configuration_failures_are_ours_to_fix(code: str, ours: bool) -> None:
+    assert UpstreamError(code, "x").is_our_fault is ours

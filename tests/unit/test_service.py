@@ -1,0 +1,139 @@
+"""The start use case: URL policy, the answer's shape, and expiry. FaceID is an in-memory fake."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from faceid_fn.config import Settings
+from faceid_fn.errors import InvalidInput, UpstreamError
+from faceid_fn.models import StartVerification
+from faceid_fn.service import compare_image_url, redirect_url, start_verification
+from tests.conftest import COS_URL, VALID_MD5
+
+
+class FakeFaceId:
+    def __init__(self, answer: dict[str, Any] | None = None) -> None:
+        self.calls: list[dict[str, str]] = []
+        self.answer = answer or {"BizToken": "TOKEN-1", "VerificationUrl": "https://v.example/1", "RequestId": "rid-1"}
+
+    def apply_web_verification_token(self, **kwargs: str) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        return self.answer
+
+
+def settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "tencentcloud_secret_id": "AKIDx",
+        "tencentcloud_secret_key": "key",
+        "faceid_redirect_url": "https://app.example.com/done",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        (COS_URL, COS_URL),
+        (
+            "https%3A%2F%2Fphotos-1250000000.cos.ap-singapore.myqcloud.com%2Falice%2Freference.jpg",
+            COS_URL,
+        ),
+        ("HTTPS://Photos-1250000000.COS.ap-singapore.myqcloud.com/alice/reference.jpg", COS_URL),
+        ("https://photos-1250000000.cos.ap-singapore.myqcloud.com./alice/reference.jpg", COS_URL),
+        ("https://photos-1250000000.cos.ap-singapore.myqcloud.com:443/alice/reference.jpg", COS_URL),
+        (COS_URL + "?q-sign-algorithm=sha1&q-signature=abc", COS_URL + "?q-sign-algorithm=sha1&q-signature=abc"),
+    ],
+)
+def test_cos_urls_of_the_region_are_accepted_and_normalised(given: str, sent: str) -> None:
+    assert compare_image_url(given, "ap-singapore") == sent
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://photos-1250000000.cos.ap-singapore.myqcloud.com/a.jpg",
+        "https://photos-1250000000.cos.ap-jakarta.myqcloud.com/a.jpg",
+        "https://photos-1250000000.cos.ap-singapore.myqcloud.com/",
+        "https://photos-1250000000.cos.ap-singapore.myqcloud.com.evil.com/a.jpg",
+        "https://evil.com/photos-1250000000.cos.ap-singapore.myqcloud.com/a.jpg",
+        "https://user@photos-1250000000.cos.ap-singapore.myqcloud.com/a.jpg",
+        "https://photos-1250000000.cos.ap-singapore.myqcloud.com:8443/a.jpg",
+        "https://photos-1250000000.cos.ap-singapore.myqcloud.com\\@evil.com/a.jpg",
+        "https://photos.cos.ap-singapore.myqcloud.com/a.jpg",
+        "https://169.254.169.254/latest/meta-data",
+        "https%253A%252F%252Fphotos-1250000000.cos.ap-singapore.myqcloud.com%252Fa.jpg",
+        "javascript:alert(1)",
+    ],
+)
+def test_anything_else_is_refused_before_any_upstream_call(url: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        compare_image_url(url, "ap-singapore")
+    assert raised.value.code == "InvalidParameterValue.CompareImageUrl"
+    assert raised.value.status == 400
+
+
+def test_redirect_defaults_to_the_configured_url() -> None:
+    assert redirect_url(None, settings()) == "https://app.example.com/done"
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://app.example.com/elsewhere?x=1", True),
+        ("https://APP.example.com/elsewhere", True),
+        ("http://app.example.com/elsewhere", False),
+        ("https://evil.example.com/", False),
+        ("https://app.example.com@evil.example.com/", False),
+        ("https://evil.example.com\\@app.example.com/", False),
+    ],
+)
+def test_caller_redirect_must_be_https_on_an_allowed_host(url: str, ok: bool) -> None:
+    if ok:
+        assert redirect_url(url, settings()) == url
+    else:
+        with pytest.raises(InvalidInput) as raised:
+            redirect_url(url, settings())
+        assert raised.value.code == "InvalidParameterValue.RedirectUrl"
+
+
+def test_start_sends_normalised_values_and_answers_with_expiry() -> None:
+    # GIVEN a FaceID that answers with a session
+    faceid = FakeFaceId()
+    now = datetime(2026, 11, 25, 4, 0, 0, 123456, tzinfo=UTC)
+    request = StartVerification(CompareImageUrl=COS_URL, CompareImageMd5=VALID_MD5.upper())
+    # WHEN a verification is started
+    session = start_verification(request, settings=settings(), faceid=faceid, trace_id="trace-1", now=now)
+    # THEN FaceID got the lower-case MD5 and the default redirect, and the answer carries the expiry
+    assert faceid.calls == [
+        {
+            "redirect_url": "https://app.example.com/done",
+            "compare_image_url": COS_URL,
+            "compare_image_md5": VALID_MD5,
+            "trace_id": "trace-1",
+        }
+    ]
+    assert session.BizToken == "TOKEN-1"
+    assert session.VerificationUrl == "https://v.example/1"
+    assert session.RequestId == "rid-1"
+    assert session.ExpiresAt == now.replace(microsecond=0) + timedelta(seconds=7200)
+    assert session.model_dump(mode="json")["ExpiresAt"] == "2026-11-25T06:00:00Z"
+
+
+def test_policy_failure_makes_no_upstream_call() -> None:
+    faceid = FakeFaceId()
+    request = StartVerification(CompareImageUrl="https://evil.com/a.jpg", CompareImageMd5=VALID_MD5)
+    with pytest.raises(InvalidInput):
+        start_verification(request, settings=settings(), faceid=faceid, trace_id="t")
+    assert faceid.calls == []
+
+
+def test_an_answer_without_token_is_an_upstream_failure() -> None:
+    faceid = FakeFaceId({"RequestId": "rid-2"})
+    request = StartVerification(CompareImageUrl=COS_URL, CompareImageMd5=VALID_MD5)
+    with pytest.raises(UpstreamError) as raised:
+        start_verification(request, settings=settings(), faceid=faceid, trace_id="t")
+    assert (raised.value.code, raised.value.request_id, raised.value.status) == ("UpstreamUnavailable", "rid-2", 502)
