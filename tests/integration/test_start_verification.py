@@ -263,7 +263,8 @@ def test_metrics_are_emitted_as_emf(invoke: Invoke, capsys: pytest.CaptureFixtur
     invoke(http_event(body=start_body()))
     out = capsys.readouterr().out
     emf = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
-    assert emf and emf[-1]["VerificationStarted"] == [1.0]
+    assert emf
+    assert emf[-1]["VerificationStarted"] == [1.0]
 
 
 def test_unknown_event_is_answered_not_crashed(configure, lambda_context, emulator: Emulator) -> None:
