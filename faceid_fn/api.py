@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import (
     APIGatewayHttpResolver,
@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler import (
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from faceid_fn import container
@@ -32,6 +33,7 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     status: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
     for status, text in (
         (400, "Invalid input"),
+        (409, "Idempotency-Key reused with another body, or its first request still running"),
         (429, "FaceID rate limit reached; retry after Retry-After seconds"),
         (502, "FaceID failed or rejected our credentials"),
         (503, "FaceID is not available for this account"),
@@ -57,13 +59,26 @@ def _register_routes(app: ApiGatewayResolver) -> None:
             **ERROR_RESPONSES,
         },
     )
-    def post_verification(body: StartVerification) -> Response[Session]:
-        session = start_verification(
-            body,
-            settings=container.settings(),
-            faceid=container.faceid(),
-            trace_id=logger.get_correlation_id() or _request_id(app),
-        )
+    def post_verification(
+        body: StartVerification,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=255,
+                description="A retry with the same key and body returns the same session",
+            ),
+        ] = None,
+    ) -> Response[Session]:
+        trace_id = logger.get_correlation_id() or _request_id(app)
+        if idempotency_key and container.idempotency().enabled:
+            start = container.start_with_key()
+            container.idempotency().register(app.lambda_context)
+            request = {"Key": idempotency_key, "Body": body.model_dump(mode="json"), "TraceId": trace_id}
+            session = start(request=request)
+        else:
+            session = start_keyed(request={"Body": body.model_dump(mode="json"), "TraceId": trace_id})
         return Response(status_code=HTTPStatus.CREATED, content_type=content_types.APPLICATION_JSON, body=session)
 
     @app.exception_handler(ServiceError)
@@ -83,6 +98,16 @@ def _register_routes(app: ApiGatewayResolver) -> None:
     def on_unexpected(exc: Exception) -> Response[dict[str, Any]]:
         logger.exception("unhandled error")
         return _error(app, HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", "Internal error")
+
+
+def start_keyed(*, request: dict[str, Any]) -> Session:
+    """Start a session for a request body; the idempotent form of the route calls this once per key."""
+    return start_verification(
+        StartVerification.model_validate(request["Body"]),
+        settings=container.settings(),
+        faceid=container.faceid(),
+        trace_id=str(request["TraceId"]),
+    )
 
 
 def validation_error(errors: Any) -> tuple[str, str]:

@@ -22,6 +22,8 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # API Gateway gives up after 29 s; the upstream budget must end well before that.
 MAX_TIMEOUT_S = 25.0
+# A replayed answer must not outlive the BizToken it carries (7,200 s).
+MAX_IDEMPOTENCY_TTL_S = 7200
 
 
 class ConfigError(RuntimeError):
@@ -45,6 +47,17 @@ class Settings(BaseSettings):
     faceid_redirect_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     faceid_timeout_s: float = Field(default=8.0, gt=0, le=MAX_TIMEOUT_S)
 
+    # Idempotency (Powertools, DynamoDB): off when no table is named.
+    idempotency_table: str | None = None
+    idempotency_ttl_s: int = Field(default=3600, ge=60, le=MAX_IDEMPOTENCY_TTL_S)
+
+    # Upload events.
+    upload_max_bytes: int = Field(default=5 * 1024 * 1024, gt=0, le=50 * 1024 * 1024)
+    cos_presign: bool = True
+    cos_presign_ttl_s: int = Field(default=900, ge=60, le=7200)
+    # S3-compatible COS endpoint used to read objects (default https://cos.<region>.myqcloud.com).
+    cos_endpoint: str | None = None
+
     @field_validator("faceid_endpoint")
     @classmethod
     def _endpoint_is_a_base_url(cls, value: str) -> str:
@@ -54,6 +67,16 @@ class Settings(BaseSettings):
         if parts.path not in ("", "/") or parts.query or parts.username:
             raise ValueError("must be a bare base URL: scheme, host and optional port only")
         return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator("cos_endpoint")
+    @classmethod
+    def _cos_endpoint_is_a_base_url(cls, value: str | None) -> str | None:
+        return None if not value else cls._endpoint_is_a_base_url(value)
+
+    @field_validator("idempotency_table")
+    @classmethod
+    def _empty_table_is_off(cls, value: str | None) -> str | None:
+        return value or None
 
     @field_validator("faceid_redirect_url")
     @classmethod

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from faceid_fn.config import Settings, load_settings
 from faceid_fn.faceid import FaceId
 from faceid_fn.redaction import register_secret
+
+if TYPE_CHECKING:
+    from faceid_fn.idempotency import Idempotency
+    from faceid_fn.models import Session, UploadSession
+    from faceid_fn.storage import Cos
 
 
 @cache
@@ -22,6 +29,45 @@ def faceid() -> FaceId:
     return FaceId.from_settings(settings())
 
 
+@cache
+def idempotency() -> Idempotency:
+    from faceid_fn.idempotency import Idempotency
+
+    return Idempotency(settings().idempotency_table, settings().idempotency_ttl_s)
+
+
+@cache
+def start_for_object() -> Callable[..., UploadSession]:
+    """uploads.start_for_object, run once per object when idempotency is on."""
+    from faceid_fn.models import UploadSession
+    from faceid_fn.uploads import start_for_object as start
+
+    return idempotency().once(start, model=UploadSession, key_path="Key")
+
+
+@cache
+def start_with_key() -> Callable[..., Session]:
+    """api's keyed start: one session per Idempotency-Key, a conflict for the same key with another body."""
+    from faceid_fn.api import start_keyed
+    from faceid_fn.models import Session
+
+    return idempotency().once(start_keyed, model=Session, key_path="Key", payload_path="Body")
+
+
+@cache
+def s3() -> Any:
+    import boto3
+
+    return boto3.client("s3")
+
+
+@cache
+def cos() -> Cos:
+    from faceid_fn.storage import Cos
+
+    return Cos(settings())
+
+
 def warm_up() -> None:
     """Validate the settings and build the clients at cold start (raises ConfigError)."""
     faceid()
@@ -29,5 +75,5 @@ def warm_up() -> None:
 
 def reset() -> None:
     """Forget what was built (tests change the environment between cases)."""
-    faceid.cache_clear()
-    settings.cache_clear()
+    for built in (start_with_key, start_for_object, idempotency, cos, s3, faceid, settings):
+        built.cache_clear()

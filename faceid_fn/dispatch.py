@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from faceid_fn import api
+from faceid_fn import api, uploads
 from faceid_fn.observability import logger, metrics
 
 
@@ -14,6 +14,8 @@ def dispatch(event: Any, context: LambdaContext) -> dict[str, Any]:
     kind = api.http_kind(event) if isinstance(event, dict) else None
     if kind is not None:
         return api.resolver(kind).resolve(event, context)
+    if uploads.is_upload_event(event):
+        return uploads.handle(event, context)
     metrics.add_metric(name="UnsupportedEvent", unit="Count", value=1)
     logger.warning("event of an unknown trigger ignored", extra={"event_keys": _keys(event)})
     return {"Error": {"Code": "UnsupportedEvent", "Message": "This function does not handle this event"}}

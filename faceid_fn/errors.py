@@ -77,3 +77,23 @@ def upstream_status(code: str) -> HTTPStatus:
         return HTTPStatus.SERVICE_UNAVAILABLE
     # AuthFailure.* (our credentials), InternalError*, network errors, anything unknown.
     return HTTPStatus.BAD_GATEWAY
+
+
+class IdempotencyConflict(ServiceError):
+    """An Idempotency-Key was reused with a different request, or its first request is still running."""
+
+    status = HTTPStatus.CONFLICT
+
+    def __init__(self, code: str, message: str, *, retry_after: bool = False) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"} if self.retry_after else {}
+
+
+class StoreUnavailable(ServiceError):
+    """The idempotency store (DynamoDB) could not be used; nothing was started."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE

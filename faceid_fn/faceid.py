@@ -30,6 +30,8 @@ from faceid_fn.observability import logger, metrics, tracer
 SERVICE = "faceid"
 API_VERSION = "2018-03-01"
 APPLY_WEB_VERIFICATION_TOKEN = "ApplyWebVerificationToken"
+CREATE_UPLOAD_URL = "CreateUploadUrl"
+UPLOAD_FAILED = "UploadFailed"
 
 CONNECT_TIMEOUT_S = 2.0
 BACKOFF_BASE_S = 0.2
@@ -38,6 +40,7 @@ BACKOFF_CAP_S = 2.0
 _MESSAGES = {
     UPSTREAM_TIMEOUT: "FaceID did not answer within the time budget",
     UPSTREAM_UNAVAILABLE: "FaceID could not be reached or gave an unreadable answer",
+    UPLOAD_FAILED: "The photo could not be uploaded to FaceID's storage",
 }
 
 
@@ -69,6 +72,7 @@ class FaceId:
         self._sleep = sleep
         self._jitter = jitter
         self._clock = clock
+        self._http = requests.Session()  # for PUTs to pre-signed upload URLs; kept warm like the SDK's
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FaceId:
@@ -100,6 +104,31 @@ class FaceId:
             "CompareImageMd5": compare_image_md5,
         }
         return self.call(APPLY_WEB_VERIFICATION_TOKEN, params, trace_id=trace_id, idempotent=False)
+
+    def create_upload_url(self, *, trace_id: str) -> dict[str, Any]:
+        """A pre-signed URL to PUT a photo to, and the ResourceUrl to pass on (valid 7,200 s)."""
+        params = {"TargetAction": APPLY_WEB_VERIFICATION_TOKEN}
+        return self.call(CREATE_UPLOAD_URL, params, trace_id=trace_id, idempotent=True)
+
+    @tracer.capture_method(capture_response=False)
+    def upload(self, upload_url: str, data: bytes) -> None:
+        """PUT the bytes to an UploadUrl from CreateUploadUrl (only `host` is signed: a plain PUT)."""
+        started = self._clock()
+        try:
+            answer = self._http.put(upload_url, data=data, timeout=(CONNECT_TIMEOUT_S, self._timeout_s))
+            status = answer.status_code
+        except requests.RequestException:
+            status = 0
+        fields = {
+            "action": "Upload",
+            "outcome": "ok" if 200 <= status < 300 else f"http {status}",
+            "latency_ms": round((self._clock() - started) * 1000, 1),
+            "bytes": len(data),
+        }
+        if not 200 <= status < 300:
+            logger.warning("upload to FaceID storage failed", extra=fields)
+            raise UpstreamError(UPLOAD_FAILED, _MESSAGES[UPLOAD_FAILED])
+        logger.info("uploaded to FaceID storage", extra=fields)
 
     @tracer.capture_method(capture_response=False)
     def call(self, action: str, params: dict[str, Any], *, trace_id: str, idempotent: bool) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Field names follow the FaceID API (PascalCase), so a client can pass its values 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,3 +51,37 @@ class ErrorBody(BaseModel):
 
     Error: ErrorDetail
     RequestId: str
+
+
+class ObjectSource(BaseModel):
+    """The uploaded object a session is for; `Version` tells two uploads of one key apart."""
+
+    Storage: Literal["s3", "cos"]
+    Bucket: str
+    Key: str
+    Version: str = Field(description="S3 VersionId or ETag; COS version id or event identity")
+    VersionId: str | None = Field(default=None, description="S3 VersionId (versioned buckets)")
+    Region: str | None = None
+    Size: int | None = None
+    Md5: str | None = Field(default=None, description="MD5 from the COS record's metadata, when present")
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.Storage}:{self.Bucket}/{self.Key}#{self.Version}"
+
+
+class UploadSession(Session):
+    Source: ObjectSource
+
+
+class UploadFailure(BaseModel):
+    Source: ObjectSource | None
+    Error: ErrorDetail
+    Retryable: bool
+
+
+class UploadSummary(BaseModel):
+    """What an upload-event invocation returns (for Lambda's on-success/on-failure destinations)."""
+
+    Sessions: list[UploadSession] = []
+    Failures: list[UploadFailure] = []

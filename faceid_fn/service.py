@@ -88,13 +88,32 @@ def start_verification(
     trace_id: str,
     now: datetime | None = None,
 ) -> Session:
-    image_url = compare_image_url(request.CompareImageUrl, settings.faceid_region)
-    redirect = redirect_url(request.RedirectUrl, settings)
+    """POST /verifications: check the caller's values against our policy, then open the session."""
+    return open_session(
+        image_url=compare_image_url(request.CompareImageUrl, settings.faceid_region),
+        image_md5=request.CompareImageMd5,
+        redirect=redirect_url(request.RedirectUrl, settings),
+        faceid=faceid,
+        trace_id=trace_id,
+        now=now,
+    )
+
+
+def open_session(
+    *,
+    image_url: str,
+    image_md5: str,
+    redirect: str,
+    faceid: FaceIdGateway,
+    trace_id: str,
+    now: datetime | None = None,
+) -> Session:
+    """Call ApplyWebVerificationToken with values already checked, and shape the session."""
     started_at = (now or datetime.now(UTC)).replace(microsecond=0)
     answer = faceid.apply_web_verification_token(
         redirect_url=redirect,
         compare_image_url=image_url,
-        compare_image_md5=request.CompareImageMd5.lower(),
+        compare_image_md5=image_md5.lower(),
         trace_id=trace_id,
     )
     biz_token = answer.get("BizToken")

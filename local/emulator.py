@@ -10,7 +10,10 @@ What it checks and answers (DESIGN.md, "Local run and tests"):
   UnsupportedRegion);
 - 20 requests/s per SecretId and action -> RequestLimitExceeded;
 - ApplyWebVerificationToken with its parameter checks (MissingParameter, UnknownParameter,
-  InvalidParameterValue), answering BizToken and a VerificationUrl served by this emulator;
+  InvalidParameterValue), answering BizToken and a VerificationUrl served by this emulator; for a
+  ResourceUrl of CreateUploadUrl it checks that the bytes were uploaded and match CompareImageMd5;
+- CreateUploadUrl, with an upload endpoint (PUT /upload/<id>?...q-signature=...) that accepts the
+  bytes only with the URL's signature and before it expires;
 - a verification page at the VerificationUrl that redirects to RedirectUrl after pass or fail.
 
 Control endpoints for tests (unsigned, under /__emulator__/):
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import hmac
 import html
 import json
@@ -53,7 +57,10 @@ LOCAL_SECRET_ID = "AKIDlocalEmulatorFaceidFn0000000000"
 LOCAL_SECRET_KEY = "LocalEmulatorSecretKey0NotForProduction"
 
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
-ACTIONS = ("ApplyWebVerificationToken",)
+ACTIONS = ("ApplyWebVerificationToken", "CreateUploadUrl")
+UPLOAD_TTL_S = 7200
+# The COS bucket the emulator pretends CreateUploadUrl resources live in.
+UPLOAD_BUCKET = "faceid-emulator-1250000000"
 
 
 @dataclass
@@ -76,6 +83,16 @@ class WebSession:
     compare_image_md5: str
     created_at: float
     outcome: str | None = None  # "pass" or "fail" once the person finished
+
+
+@dataclass
+class Upload:
+    """A CreateUploadUrl slot: the bytes arrive later with an HTTP PUT to the UploadUrl."""
+
+    upload_id: str
+    signature: str
+    expires_at: float
+    data: bytes | None = None
 
 
 @dataclass
@@ -105,17 +122,24 @@ class FaceIdEmulator:
         self.monotonic = time.monotonic  # the rate window's clock; tests may freeze it
         self.base_url = "http://127.0.0.1"
         self._lock = threading.Lock()
+        self._idle = threading.Condition()
+        self._in_flight = 0
         self._faults: list[Fault] = []
         self._window: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self.sessions: dict[str, WebSession] = {}
+        self.uploads: dict[str, Upload] = {}
         self.calls: list[dict[str, Any]] = []
 
     # -- control -------------------------------------------------------------------------------
     def reset(self) -> None:
+        """Forget everything, after the API calls still being answered (e.g. slowed by a fault) end."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=10)
         with self._lock:
             self._faults.clear()
             self._window.clear()
             self.sessions.clear()
+            self.uploads.clear()
             self.calls.clear()
             self.clock_offset_s = 0.0
             self.monotonic = time.monotonic
@@ -130,6 +154,16 @@ class FaceIdEmulator:
 
     # -- API 3.0 -------------------------------------------------------------------------------
     def handle_api(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
+        with self._idle:
+            self._in_flight += 1
+        try:
+            return self._handle_api(method, path, query, headers, body)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _handle_api(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
         request_id = str(uuid.uuid4())
         action = headers.get("x-tc-action", "")
         call: dict[str, Any] = {
@@ -155,7 +189,11 @@ class FaceIdEmulator:
             if fault and fault.code:
                 raise ApiError(fault.code, fault.message)
             params = _json_object(body)
-            result = self._apply_web_verification_token(params)
+            region = headers.get("x-tc-region", "")
+            if action == "CreateUploadUrl":
+                result = self._create_upload_url(params, region)
+            else:
+                result = self._apply_web_verification_token(params)
             call["outcome"] = "ok"
             return _envelope({**result, "RequestId": request_id}, fault)
         except ApiError as err:
@@ -246,6 +284,7 @@ class FaceIdEmulator:
                 raise ApiError("InvalidParameterValue", f"The value of parameter `{name}` is not a valid URL.")
         if not _MD5.match(params["CompareImageMd5"]):
             raise ApiError("InvalidParameterValue", "The value of parameter `CompareImageMd5` is invalid.")
+        self._check_uploaded_image(params["CompareImageUrl"], params["CompareImageMd5"].lower())
         token = str(uuid.uuid4()).upper()
         with self._lock:
             self.sessions[token] = WebSession(
@@ -256,6 +295,56 @@ class FaceIdEmulator:
                 created_at=self.now(),
             )
         return {"BizToken": token, "VerificationUrl": f"{self.base_url}/verify/{token}"}
+
+    def _create_upload_url(self, params: dict[str, Any], region: str) -> dict[str, Any]:
+        _check_params(params, required=("TargetAction",), allowed=("TargetAction",))
+        if params["TargetAction"] != "ApplyWebVerificationToken":
+            raise ApiError("InvalidParameterValue", "The value of parameter `TargetAction` is invalid.")
+        now = self.now()
+        upload = Upload(uuid.uuid4().hex, uuid.uuid4().hex + uuid.uuid4().hex[:8], now + UPLOAD_TTL_S)
+        with self._lock:
+            self.uploads[upload.upload_id] = upload
+        query = urlencode(
+            {
+                "q-sign-algorithm": "sha1",
+                "q-ak": "AKIDfaceidEmulatorCosUploader",
+                "q-sign-time": f"{int(now)};{int(upload.expires_at)}",
+                "q-header-list": "host",
+                "q-url-param-list": "",
+                "q-signature": upload.signature,
+            }
+        )
+        return {
+            "UploadUrl": f"{self.base_url}/upload/{upload.upload_id}?{query}",
+            "ResourceUrl": f"https://{UPLOAD_BUCKET}.cos.{region}.myqcloud.com/uploads/{upload.upload_id}?{query}",
+            "ExpiredTimestamp": int(upload.expires_at),
+        }
+
+    def _check_uploaded_image(self, url: str, md5: str) -> None:
+        """A ResourceUrl of ours must point at uploaded bytes with the MD5 the caller claims."""
+        parts = urlsplit(url)
+        if not (parts.hostname or "").startswith(UPLOAD_BUCKET + ".") or not parts.path.startswith("/uploads/"):
+            return
+        upload = self.uploads.get(parts.path.removeprefix("/uploads/"))
+        if upload is None or upload.data is None:
+            raise ApiError("InvalidParameterValue", "The image of parameter `CompareImageUrl` was not uploaded.")
+        if hashlib.md5(upload.data, usedforsecurity=False).hexdigest() != md5:
+            raise ApiError(
+                "InvalidParameterValue", "The value of parameter `CompareImageMd5` does not match the image."
+            )
+
+    def receive_upload(self, upload_id: str, query: str, data: bytes) -> Answer:
+        """PUT to an UploadUrl: accepted only with its signature and before it expires."""
+        upload = self.uploads.get(upload_id)
+        signature = parse_qs(query).get("q-signature", [""])[0]
+        if upload is None or not hmac.compare_digest(signature, upload.signature):
+            return Answer(403, b"<Error><Code>AccessDenied</Code></Error>", "application/xml")
+        if self.now() > upload.expires_at:
+            return Answer(403, b"<Error><Code>RequestTimeTooSkewed</Code></Error>", "application/xml")
+        with self._lock:
+            upload.data = data
+        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        return Answer(200, b"", "application/xml", {"ETag": f'"{etag}"'})
 
     # -- the hosted verification page -----------------------------------------------------------
     def verification_page(self, token: str) -> Answer:
@@ -351,6 +440,14 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             headers = {k.lower(): v for k, v in self.headers.items()}
             self._send(emulator.handle_api("POST", parts.path, parts.query, headers, body))
+
+    def do_PUT(self) -> None:
+        parts = urlsplit(self.path)
+        body = self._body()
+        if parts.path.startswith("/upload/"):
+            self._send(self.server.emulator.receive_upload(parts.path.removeprefix("/upload/"), parts.query, body))
+        else:
+            self._send(Answer(404, b'{"error": "not found"}'))
 
     def _control(self, command: str, body: bytes) -> Answer:
         emulator = self.server.emulator

@@ -1,18 +1,12 @@
 #!/usr/bin/env bash
-# Start the FaceID emulator and the function under `osls offline`, both on 127.0.0.1, check that
-# a session can be started, print the curl line to start one, and keep running until Ctrl-C.
+# Start the local stack on 127.0.0.1: the FaceID emulator, a moto server (S3, DynamoDB and a COS
+# stand-in, seeded with the sample photos) and the function under `osls offline`; check that a
+# session can be started, print the commands to start more, and keep running until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-EMULATOR_PORT=${EMULATOR_PORT:-9000}
-export OFFLINE_HTTP_PORT=${OFFLINE_HTTP_PORT:-3000}
-export OFFLINE_LAMBDA_PORT=${OFFLINE_LAMBDA_PORT:-3002}
-export FACEID_ENDPOINT="http://127.0.0.1:${EMULATOR_PORT}"
-export FACEID_REDIRECT_URL=${FACEID_REDIRECT_URL:-"http://127.0.0.1:${OFFLINE_HTTP_PORT}/done"}
-# The emulator's own local credentials (local/emulator.py); never real ones.
-export TENCENTCLOUD_SECRET_ID=AKIDlocalEmulatorFaceidFn0000000000
-export TENCENTCLOUD_SECRET_KEY=LocalEmulatorSecretKey0NotForProduction
-export POWERTOOLS_TRACE_DISABLED=true
+# shellcheck source=local/env.sh
+source local/env.sh
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -30,6 +24,10 @@ mkdir -p .local-logs
 python -m local.emulator --port "$EMULATOR_PORT" > .local-logs/emulator.log 2>&1 & pids+=($!)
 wait_for "$FACEID_ENDPOINT/__emulator__/health" "FaceID emulator" .local-logs/emulator.log
 
+moto_server -H 127.0.0.1 -p "$MOTO_PORT" > .local-logs/moto.log 2>&1 & pids+=($!)
+wait_for "$AWS_ENDPOINT_URL_S3/moto-api/" "moto server (S3, DynamoDB, COS stand-in)" .local-logs/moto.log
+python -m local.seed >> .local-logs/moto.log
+
 node_modules/.bin/osls offline start > .local-logs/offline.log 2>&1 & pids+=($!)
 wait_for "http://127.0.0.1:${OFFLINE_HTTP_PORT}/" "osls offline" .local-logs/offline.log
 
@@ -37,6 +35,7 @@ body='{"CompareImageUrl": "https://photos-1250000000.cos.ap-singapore.myqcloud.c
 curl_line="curl -s -i -X POST http://127.0.0.1:${OFFLINE_HTTP_PORT}/verifications -H 'content-type: application/json' -d '${body}'"
 
 echo "FaceID emulator: ${FACEID_ENDPOINT}   (log: .local-logs/emulator.log)"
+echo "S3 / DynamoDB / COS stand-in (moto): ${AWS_ENDPOINT_URL_S3}   (log: .local-logs/moto.log)"
 echo "Function (osls offline): http://127.0.0.1:${OFFLINE_HTTP_PORT}   (log: .local-logs/offline.log)"
 echo
 echo "Self-check, one session started through the local stack:"
@@ -46,6 +45,11 @@ echo
 echo "Ready. Start a verification session with:"
 echo
 echo "  ${curl_line}"
+echo
+echo "Upload events against the same stack (in another shell):"
+echo
+echo "  source local/env.sh && npx osls invoke local -f api -p events/s3-put.json"
+echo "  source local/env.sh && npx osls invoke local -f api -p events/cos-upload.json"
 echo
 echo "Press Ctrl-C to stop."
 wait

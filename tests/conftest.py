@@ -215,3 +215,40 @@ def start_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"CompareImageUrl": COS_URL, "CompareImageMd5": VALID_MD5}
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto for S3 and DynamoDB, with the upload bucket and the idempotency table created."""
+    from moto import mock_aws
+
+    from tests.aws import AWS_REGION, UPLOAD_BUCKET, create_idempotency_table
+
+    for name, value in {
+        "AWS_DEFAULT_REGION": AWS_REGION,
+        "AWS_REGION": AWS_REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        import boto3
+
+        boto3.client("s3", region_name=AWS_REGION).create_bucket(
+            Bucket=UPLOAD_BUCKET, CreateBucketConfiguration={"LocationConstraint": AWS_REGION}
+        )
+        create_idempotency_table()
+        yield
+
+
+@pytest.fixture(scope="session")
+def cos_server() -> Iterator[str]:
+    """A moto server on 127.0.0.1 standing in for COS's S3-compatible endpoint (real HTTP)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

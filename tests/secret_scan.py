@@ -22,7 +22,10 @@ TEST_SECRETS = (
     "0a1b2c3d4e5f60718293a4b5c6d7e8f9leaked",  # the q-signature value of tests' pre-signed URLs
 )
 
-_SIGNED_PARAM = re.compile(r"(q-signature|q-ak|x-cos-security-token)(=|%3D|%253D)([^&\s\"'<>\\]+)", re.IGNORECASE)
+_SIGNED_PARAM = re.compile(
+    r"(q-signature|q-ak|x-cos-security-token|x-amz-signature|x-amz-security-token)(=|%3D|%253D)([^&\s\"'<>\\]+)",
+    re.IGNORECASE,
+)
 
 
 def find_secrets(text: str, secrets: Iterable[str] = TEST_SECRETS) -> list[str]:

@@ -1,8 +1,8 @@
-"""End to end: the README's local stack (FaceID emulator + `osls offline`) answering real HTTP.
+"""End to end: the README's local stack (FaceID emulator, moto, `osls offline`) answering real HTTP.
 
 Runs `local/run.sh` exactly as `make run` does (on free ports), then uses the curl line it prints,
 and calls the emulator's control endpoint to see what reached "FaceID". Also checks that every
-sample in events/ works with `osls invoke local -p`.
+sample in events/ works with `osls invoke local -p` against that stack.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import ROOT, VALID_MD5, free_port, function_environment
+from tests.conftest import ROOT, VALID_MD5, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -41,8 +40,10 @@ def node_env(**extra: str) -> dict[str, str]:
 
 
 class LocalStack:
-    def __init__(self, process: subprocess.Popen[str], output: list[str], http: str, emulator: str) -> None:
-        self.process, self.output, self.http, self.emulator = process, output, http, emulator
+    def __init__(self, process: subprocess.Popen[str], output: list[str], ports: dict[str, str]) -> None:
+        self.process, self.output, self.ports = process, output, ports
+        self.http = f"http://127.0.0.1:{ports['OFFLINE_HTTP_PORT']}"
+        self.emulator = f"http://127.0.0.1:{ports['EMULATOR_PORT']}"
 
     @property
     def curl_line(self) -> str:
@@ -58,12 +59,10 @@ class LocalStack:
 def stack() -> Iterator[LocalStack]:
     if not OSLS.exists():
         pytest.fail("node_modules is missing: run `make setup` (the test command does)")
-    http_port, emulator_port = free_port(), free_port()
-    env = node_env(
-        OFFLINE_HTTP_PORT=str(http_port),
-        OFFLINE_LAMBDA_PORT=str(free_port()),
-        EMULATOR_PORT=str(emulator_port),
-    )
+    ports = {
+        name: str(free_port()) for name in ("OFFLINE_HTTP_PORT", "OFFLINE_LAMBDA_PORT", "EMULATOR_PORT", "MOTO_PORT")
+    }
+    env = node_env(**ports)
     process = subprocess.Popen(
         [str(ROOT / "local" / "run.sh")],
         cwd=ROOT,
@@ -86,7 +85,7 @@ def stack() -> Iterator[LocalStack]:
     else:
         os.killpg(process.pid, signal.SIGTERM)
         pytest.fail("local/run.sh was not ready within 90 s:\n" + "".join(output))
-    yield LocalStack(process, output, f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{emulator_port}")
+    yield LocalStack(process, output, ports)
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=20)
 
@@ -139,22 +138,41 @@ def test_upstream_fault_reaches_the_caller_as_the_table_says(stack: LocalStack) 
     assert answer.json()["RequestId"] == stack.calls()[-1]["request_id"]
 
 
-@pytest.mark.parametrize("sample", sorted(p.name for p in (ROOT / "events").glob("*.json")))
-def test_each_sample_event_works_with_osls_invoke_local(sample: str, emulator_server: Any, tmp_path: Path) -> None:
-    env = node_env(**function_environment(emulator_server.url))
+def invoke_local(stack: LocalStack, sample: str) -> dict[str, Any]:
+    """`source local/env.sh && osls invoke local -f api -p events/<sample>`, as the README says."""
+    command = f"source local/env.sh && osls invoke local -f api -p events/{sample}"
     result = subprocess.run(
-        [str(OSLS), "invoke", "local", "-f", "api", "-p", f"events/{sample}"],
+        ["bash", "-c", command],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **stack.ports},
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    answer = json.loads(result.stdout[result.stdout.index("\n{\n") :])
+    answer: dict[str, Any] = json.loads(result.stdout[result.stdout.index("\n{\n") :])
+    return answer
+
+
+@pytest.mark.parametrize("sample", ["http-api-v2.json", "rest-api-v1.json", "function-url.json"])
+def test_each_http_sample_works_with_osls_invoke_local(stack: LocalStack, sample: str) -> None:
+    answer = invoke_local(stack, sample)
     assert answer["statusCode"] == 201, answer
     assert "BizToken" in json.loads(answer["body"])
+
+
+@pytest.mark.parametrize("sample", ["s3-put.json", "cos-upload.json"])
+def test_each_upload_sample_starts_one_session_against_the_local_stack(stack: LocalStack, sample: str) -> None:
+    # WHEN the sample upload event is delivered twice (events are at-least-once)
+    first, second = invoke_local(stack, sample), invoke_local(stack, sample)
+    # THEN it started one session, naming its source, and the second delivery replayed it
+    assert first["Failures"] == []
+    [session] = first["Sessions"]
+    assert session["Source"]["Key"] in ("reference/alice smith.png", "reference/alice.png")
+    assert second == first
+    applied = [c for c in stack.calls() if c["action"] == "ApplyWebVerificationToken" and c["outcome"] == "ok"]
+    assert sum(1 for c in applied if c["request_id"] == session["RequestId"]) == 1
 
 
 def test_curl_line_is_a_single_shell_command(stack: LocalStack) -> None:

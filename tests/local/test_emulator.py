@@ -17,6 +17,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 
 from local import tc3
 from local.emulator import LOCAL_SECRET_ID, LOCAL_SECRET_KEY
+from tests.aws import md5
 from tests.conftest import COS_URL, REDIRECT_URL, VALID_MD5, Emulator
 
 PARAMS = {"RedirectUrl": REDIRECT_URL, "CompareImageUrl": COS_URL, "CompareImageMd5": VALID_MD5}
@@ -184,3 +185,43 @@ def test_verification_page_redirects_with_the_token(emulator: Emulator) -> None:
 
 def test_unknown_verification_page_is_404(emulator: Emulator) -> None:
     assert requests.get(f"{emulator.url}/verify/NOPE", timeout=5).status_code == 404
+
+
+def upload_slot(emulator: Emulator) -> dict[str, Any]:
+    return dict(
+        sdk_client(emulator).call_json("CreateUploadUrl", {"TargetAction": "ApplyWebVerificationToken"})["Response"]
+    )
+
+
+def test_create_upload_url_accepts_a_put_and_checks_the_md5_on_apply(emulator: Emulator) -> None:
+    # GIVEN an upload slot, and a photo PUT to it exactly as FaceID's clients do (plain PUT, no headers)
+    slot = upload_slot(emulator)
+    assert slot["ExpiredTimestamp"] >= int(time.time()) + 7100
+    photo = b"\x89PNG\r\n\x1a\n" + b"pixels"
+    assert requests.put(slot["UploadUrl"], data=photo, timeout=5).status_code == 200
+    client = sdk_client(emulator)
+    params = {**PARAMS, "CompareImageUrl": slot["ResourceUrl"], "CompareImageMd5": md5(photo)}
+    # WHEN a session is started with the ResourceUrl THEN the MD5 of the uploaded bytes is accepted
+    assert "BizToken" in client.call_json("ApplyWebVerificationToken", params)["Response"]
+    # AND a different MD5 is rejected as the real service does
+    assert sdk_error(client, params={**params, "CompareImageMd5": "0" * 32}) == "InvalidParameterValue"
+
+
+def test_resource_that_was_never_uploaded_is_rejected(emulator: Emulator) -> None:
+    slot = upload_slot(emulator)
+    params = {**PARAMS, "CompareImageUrl": slot["ResourceUrl"]}
+    assert sdk_error(sdk_client(emulator), params=params) == "InvalidParameterValue"
+
+
+def test_upload_needs_the_url_signature(emulator: Emulator) -> None:
+    slot = upload_slot(emulator)
+    tampered = slot["UploadUrl"].replace("q-signature=", "q-signature=0")
+    assert requests.put(tampered, data=b"x", timeout=5).status_code == 403
+    unsigned = slot["UploadUrl"].split("?")[0]
+    assert requests.put(unsigned, data=b"x", timeout=5).status_code == 403
+
+
+def test_create_upload_url_checks_its_parameter(emulator: Emulator) -> None:
+    client = sdk_client(emulator)
+    assert sdk_error(client, action="CreateUploadUrl", params={}) == "MissingParameter"
+    assert sdk_error(client, action="CreateUploadUrl", params={"TargetAction": "Nope"}) == "InvalidParameterValue"

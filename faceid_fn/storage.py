@@ -1,0 +1,118 @@
+"""Reading uploaded photos from object storage: AWS S3, and Tencent COS through its S3-compatible API.
+
+Both go through boto3 (in the Lambda runtime already); COS pre-signed URLs for private buckets are
+made by boto3's presigner too (COS accepts AWS Signature V4), so no signing is hand-written here.
+boto3 is imported on first use: the HTTP path never pays for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+from urllib.parse import quote
+
+from faceid_fn.config import Settings
+from faceid_fn.errors import InvalidInput
+
+_MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
+
+
+class StorageError(Exception):
+    """The object could not be read. `retryable` is False when reading again cannot help."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+def image_kind(data: bytes) -> str | None:
+    """'jpeg' or 'png' by magic bytes, else None."""
+    return next((kind for magic, kind in _MAGIC.items() if data.startswith(magic)), None)
+
+
+def checked_photo(data: bytes, max_bytes: int) -> str:
+    """The MD5 (hex) of an acceptable photo; InvalidInput for anything else."""
+    if len(data) > max_bytes:
+        raise InvalidInput("ObjectTooLarge", f"The object is larger than {max_bytes} bytes")
+    if image_kind(data) is None:
+        raise InvalidInput("UnsupportedImageType", "The object is not a JPEG or PNG image")
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def read_object(client: Any, bucket: str, key: str, version_id: str | None, max_bytes: int) -> bytes:
+    """The object's bytes through an S3 API client; refuses (without reading) one over `max_bytes`."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    args = {"Bucket": bucket, "Key": key}
+    if version_id:
+        args["VersionId"] = version_id
+    try:
+        answer = client.get_object(**args)
+        if int(answer.get("ContentLength") or 0) > max_bytes:
+            answer["Body"].close()
+            raise InvalidInput("ObjectTooLarge", f"The object is larger than {max_bytes} bytes")
+        data: bytes = answer["Body"].read(max_bytes + 1)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        permanent = code in ("NoSuchKey", "NoSuchBucket", "NoSuchVersion", "AccessDenied") or status in (403, 404)
+        raise StorageError(
+            "ObjectUnreadable", f"The object could not be read ({code})", retryable=not permanent
+        ) from None
+    except BotoCoreError:
+        raise StorageError("StorageUnavailable", "Object storage could not be reached", retryable=True) from None
+    return data
+
+
+@dataclass
+class Cos:
+    """Tencent COS of the configured region, through its S3-compatible API."""
+
+    settings: Settings
+
+    @property
+    def public_endpoint(self) -> str:
+        return f"https://cos.{self.settings.faceid_region}.myqcloud.com"
+
+    def object_url(self, bucket: str, key: str) -> str:
+        return f"https://{bucket}.cos.{self.settings.faceid_region}.myqcloud.com/{quote(key)}"
+
+    def _client(self, endpoint: str, addressing: Literal["path", "virtual"]) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        secret_key = self.settings.tencentcloud_secret_key
+        return boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name=self.settings.faceid_region,
+            aws_access_key_id=self.settings.tencentcloud_secret_id,
+            aws_secret_access_key=secret_key.get_secret_value() if secret_key else None,
+            aws_session_token=(
+                self.settings.tencentcloud_session_token.get_secret_value()
+                if self.settings.tencentcloud_session_token
+                else None
+            ),
+            config=Config(signature_version="s3v4", s3={"addressing_style": addressing}, retries={"mode": "standard"}),
+        )
+
+    @cached_property
+    def reader(self) -> Any:
+        if self.settings.cos_endpoint:  # a local S3-compatible stand-in (tests): path-style addressing
+            return self._client(self.settings.cos_endpoint, "path")
+        return self._client(self.public_endpoint, "virtual")
+
+    @cached_property
+    def presigner(self) -> Any:
+        return self._client(self.public_endpoint, "virtual")
+
+    def presigned_url(self, bucket: str, key: str) -> str:
+        """A GET URL FaceID can fetch a private object with (no network call is made)."""
+        url: str = self.presigner.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=self.settings.cos_presign_ttl_s
+        )
+        return url

@@ -1,0 +1,216 @@
+"""Upload events: every photo uploaded to a bucket starts exactly one verification session.
+
+- S3 `ObjectCreated:*` records: read the object, check it (size cap, JPEG/PNG), MD5 it, ask FaceID for
+  an upload slot (`CreateUploadUrl`), PUT the bytes there, start the session with the `ResourceUrl`.
+- COS records (Tencent SCF's shape): the photo is already in COS; its URL (pre-signed for private
+  buckets) goes to FaceID, with the MD5 from the record's metadata when present, else from the bytes.
+
+Each record is started once (Powertools Idempotency, keyed by bucket, key and version/ETag). One
+record's failure does not lose the others: the answer lists `Sessions` and `Failures`; the invocation
+raises only when a failure is worth retrying (Lambda then retries it; finished records replay).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from faceid_fn import container
+from faceid_fn.errors import IdempotencyConflict, InvalidInput, ServiceError, StoreUnavailable, UpstreamError
+from faceid_fn.models import ErrorDetail, ObjectSource, UploadFailure, UploadSession, UploadSummary
+from faceid_fn.observability import logger, metrics
+from faceid_fn.service import open_session
+from faceid_fn.storage import StorageError, checked_photo, read_object
+
+# SCF COS records name the region by its short code.
+COS_REGIONS = {"sg": "ap-singapore", "jkt": "ap-jakarta"}
+
+
+class UploadsIncomplete(RuntimeError):
+    """Some records failed in a way a retry can fix. The message is the summary, as JSON."""
+
+
+def is_upload_event(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return isinstance(records, list) and bool(records) and all(isinstance(r, dict) for r in records)
+
+
+# -- records -> sources -----------------------------------------------------------------------------
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _CosObject(_Loose):
+    key: str
+    vid: str = ""
+    size: int | None = None
+    meta: dict[str, str] = {}
+
+
+class _CosBucket(_Loose):
+    region: str
+    name: str
+    appid: str
+
+
+class _Cos(_Loose):
+    cosObject: _CosObject
+    cosBucket: _CosBucket
+
+
+class _CosEvent(_Loose):
+    eventName: str
+    eventTime: int | None = None
+    reqid: int | str | None = None
+
+
+class _CosRecord(_Loose):
+    cos: _Cos
+    event: _CosEvent
+
+
+def _cos_md5(meta: dict[str, str]) -> str | None:
+    lowered = {k.lower(): v.strip() for k, v in meta.items()}
+    value = lowered.get("x-cos-meta-md5", "")
+    if len(value) == 32 and all(c in "0123456789abcdefABCDEF" for c in value):
+        return value.lower()
+    try:
+        raw = base64.b64decode(lowered.get("content-md5", ""), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 16 else None
+
+
+def source_of(record: dict[str, Any], region: str) -> tuple[ObjectSource, str | None]:
+    """The object a record is about, and the id of the request that uploaded it (our trace id)."""
+    if record.get("eventSource") == "aws:s3":
+        s3 = S3EventRecord(record)
+        if not s3.event_name.startswith("ObjectCreated"):
+            raise InvalidInput("UnsupportedRecord", "Only ObjectCreated records start a session")
+        obj = s3.s3.get_object
+        source = ObjectSource(
+            Storage="s3",
+            Bucket=s3.s3.bucket.name,
+            Key=unquote_plus(obj.key),  # S3 records carry the key URL-encoded, `+` for a space
+            Version=obj.version_id or obj.etag or obj.sequencer or "",
+            VersionId=obj.version_id,
+            Region=s3.aws_region,
+            Size=obj.size,
+        )
+        return source, (s3.response_elements or {}).get("x-amz-request-id")
+    if "cos" in record:
+        try:
+            cos = _CosRecord.model_validate(record)
+        except ValidationError:
+            raise InvalidInput("UnsupportedRecord", "The COS record is malformed") from None
+        if not cos.event.eventName.startswith("cos:ObjectCreated"):
+            raise InvalidInput("UnsupportedRecord", "Only cos:ObjectCreated records start a session")
+        bucket = cos.cos.cosBucket
+        cos_region = COS_REGIONS.get(bucket.region, bucket.region)
+        if cos_region != region:
+            raise InvalidInput("InvalidParameterValue.Region", f"The bucket is not in {region}")
+        prefix = f"/{bucket.appid}/{bucket.name}/"
+        key = cos.cos.cosObject.key.removeprefix(prefix)
+        cos_object = cos.cos.cosObject
+        source = ObjectSource(
+            Storage="cos",
+            Bucket=f"{bucket.name}-{bucket.appid}",
+            Key=key,
+            Version=cos_object.vid or f"{cos.event.eventTime}-{cos_object.size}",
+            Region=cos_region,
+            Size=cos_object.size,
+            Md5=_cos_md5(cos_object.meta),
+        )
+        return source, str(cos.event.reqid) if cos.event.reqid is not None else None
+    raise InvalidInput("UnsupportedRecord", "The record is neither an S3 nor a COS upload")
+
+
+# -- one source -> one session ----------------------------------------------------------------------
+
+
+def start_for_object(*, request: dict[str, Any]) -> UploadSession:
+    """Start the session for one uploaded object (`request` = {"Key", "Source", "TraceId"})."""
+    source = ObjectSource.model_validate(request["Source"])
+    settings, faceid = container.settings(), container.faceid()
+    trace_id = str(request["TraceId"])
+    if source.Storage == "s3":
+        if source.Size is not None and source.Size > settings.upload_max_bytes:
+            raise InvalidInput("ObjectTooLarge", f"The object is larger than {settings.upload_max_bytes} bytes")
+        data = read_object(container.s3(), source.Bucket, source.Key, source.VersionId, settings.upload_max_bytes)
+        md5 = checked_photo(data, settings.upload_max_bytes)
+        slot = faceid.create_upload_url(trace_id=trace_id)
+        faceid.upload(str(slot["UploadUrl"]), data)
+        image_url = str(slot["ResourceUrl"])
+    else:
+        cos = container.cos()
+        md5 = source.Md5 or checked_photo(
+            read_object(cos.reader, source.Bucket, source.Key, None, settings.upload_max_bytes),
+            settings.upload_max_bytes,
+        )
+        image_url = (
+            cos.presigned_url(source.Bucket, source.Key)
+            if settings.cos_presign
+            else cos.object_url(source.Bucket, source.Key)
+        )
+    session = open_session(
+        image_url=image_url,
+        image_md5=md5,
+        redirect=settings.faceid_redirect_url,
+        faceid=faceid,
+        trace_id=trace_id,
+    )
+    return UploadSession(Source=source, **session.model_dump())
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, StorageError):
+        return exc.retryable
+    if isinstance(exc, IdempotencyConflict | StoreUnavailable):
+        return True
+    if isinstance(exc, UpstreamError):
+        return (
+            exc.status in (429, 504)
+            or exc.code in ("UpstreamUnavailable", "UploadFailed")
+            or exc.code.startswith("InternalError")
+        )
+    return False
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = container.settings()
+    start = container.start_for_object()
+    container.idempotency().register(context)
+    summary = UploadSummary()
+    for record in event["Records"]:
+        source: ObjectSource | None = None
+        try:
+            source, upload_request_id = source_of(record, settings.faceid_region)
+            trace_id = upload_request_id or context.aws_request_id
+            session = start(request={"Key": source.idempotency_key, "Source": source.model_dump(), "TraceId": trace_id})
+        except (ServiceError, StorageError) as exc:
+            failure = UploadFailure(
+                Source=source, Error=ErrorDetail(Code=exc.code, Message=exc.message), Retryable=_retryable(exc)
+            )
+            summary.Failures.append(failure)
+            metrics.add_metric(name="UploadFailed", unit="Count", value=1)
+            logger.warning("upload not started", extra={"source": _described(source), "error": exc.code})
+            continue
+        summary.Sessions.append(session)
+        logger.info("upload session started", extra={"source": _described(source), "biz_token": session.BizToken})
+    answer = summary.model_dump(mode="json")
+    if any(f.Retryable for f in summary.Failures):
+        raise UploadsIncomplete(json.dumps(answer))
+    return answer
+
+
+def _described(source: ObjectSource | None) -> dict[str, Any] | None:
+    return source.model_dump(include={"Storage", "Bucket", "Key", "Version"}) if source else None

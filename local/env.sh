@@ -1,0 +1,27 @@
+# The local stack's environment for the function: source it before `osls offline` or
+# `osls invoke local` (local/run.sh does). Every endpoint is on 127.0.0.1; no credential is real.
+_faceid_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export VIRTUAL_ENV="${_faceid_root}/.venv"   # osls runs the handler with the project's Python
+export PATH="${VIRTUAL_ENV}/bin:${_faceid_root}/node_modules/.bin:${PATH}"
+
+export EMULATOR_PORT=${EMULATOR_PORT:-9000}
+export MOTO_PORT=${MOTO_PORT:-5000}
+export OFFLINE_HTTP_PORT=${OFFLINE_HTTP_PORT:-3000}
+export OFFLINE_LAMBDA_PORT=${OFFLINE_LAMBDA_PORT:-3002}
+
+# FaceID: the emulator (local/emulator.py) and its own local credentials.
+export FACEID_ENDPOINT="http://127.0.0.1:${EMULATOR_PORT}"
+export FACEID_REDIRECT_URL=${FACEID_REDIRECT_URL:-"http://127.0.0.1:${OFFLINE_HTTP_PORT}/done"}
+export TENCENTCLOUD_SECRET_ID=AKIDlocalEmulatorFaceidFn0000000000
+export TENCENTCLOUD_SECRET_KEY=LocalEmulatorSecretKey0NotForProduction
+
+# AWS (S3 uploads, DynamoDB idempotency) and COS's S3-compatible API: one moto server.
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=ap-southeast-1 AWS_REGION=ap-southeast-1
+export AWS_ENDPOINT_URL_S3="http://127.0.0.1:${MOTO_PORT}"
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:${MOTO_PORT}"
+export COS_ENDPOINT="http://127.0.0.1:${MOTO_PORT}"
+export IDEMPOTENCY_TABLE=faceid-fn-idempotency-dev
+export UPLOAD_BUCKET=faceid-fn-uploads-dev
+
+export POWERTOOLS_TRACE_DISABLED=true
+export SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off

@@ -1,0 +1,43 @@
+"""Seed the local moto server: the upload bucket with the sample photo that events/s3-put.json names,
+the COS stand-in bucket with the photo of events/cos-upload.json, and the idempotency table."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from local.sample_photo import png
+
+
+def main() -> None:
+    s3: Any = boto3.client("s3")
+    region = os.environ["AWS_DEFAULT_REGION"]
+    bucket = os.environ["UPLOAD_BUCKET"]
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    s3.put_object(Bucket=bucket, Key="reference/alice smith.png", Body=png(), ContentType="image/png")
+
+    cos: Any = boto3.client(
+        "s3",
+        endpoint_url=os.environ["COS_ENDPOINT"],
+        region_name="ap-singapore",
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    cos.create_bucket(Bucket="photos-1250000000", CreateBucketConfiguration={"LocationConstraint": "ap-singapore"})
+    cos.put_object(Bucket="photos-1250000000", Key="reference/alice.png", Body=png(), ContentType="image/png")
+
+    dynamodb = boto3.client("dynamodb")
+    table = os.environ["IDEMPOTENCY_TABLE"]
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    print(f"seeded s3://{bucket}/reference/alice smith.png, cos photos-1250000000/reference/alice.png, table {table}")
+
+
+if __name__ == "__main__":
+    main()

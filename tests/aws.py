@@ -1,0 +1,92 @@
+"""AWS and COS stand-ins for tests: moto in-process for S3 and DynamoDB, and a moto server on
+127.0.0.1 playing Tencent COS's S3-compatible endpoint (real HTTP)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import boto3
+
+AWS_REGION = "ap-southeast-1"
+UPLOAD_BUCKET = "faceid-fn-uploads-test"
+IDEMPOTENCY_TABLE = "faceid-fn-idempotency-test"
+
+
+def jpeg_like(size: int = 2048) -> bytes:
+    """Bytes with a JPEG signature (the function checks magic bytes; FaceID decodes)."""
+    return b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + bytes(i % 251 for i in range(size))
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def create_idempotency_table(name: str = IDEMPOTENCY_TABLE) -> None:
+    """The table serverless.yml declares: partition key `id`, TTL on `expiration`."""
+    dynamodb = boto3.client("dynamodb", region_name=AWS_REGION)
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+    )
+
+
+def s3_record(
+    bucket: str, key: str, data: bytes, *, request_id: str = "REQ1", event: str = "ObjectCreated:Put"
+) -> dict[str, Any]:
+    from urllib.parse import quote_plus
+
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": AWS_REGION,
+        "eventTime": "2026-11-25T04:00:00.000Z",
+        "eventName": event,
+        "responseElements": {"x-amz-request-id": request_id},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": {"key": quote_plus(key, safe="/"), "size": len(data), "eTag": md5(data), "sequencer": "00AB"},
+        },
+    }
+
+
+def cos_record(
+    key: str, *, size: int, md5_meta: str | None = None, region: str = "sg", vid: str = ""
+) -> dict[str, Any]:
+    meta = {"x-cos-request-id": "NWMxOWY4MGFf", "Content-Type": "image/png"}
+    if md5_meta:
+        meta["x-cos-meta-md5"] = md5_meta
+    return {
+        "cos": {
+            "cosSchemaVersion": "1.0",
+            "cosObject": {
+                "url": f"http://photos-1250000000.cos.ap-singapore.myqcloud.com/{key}",
+                "meta": meta,
+                "vid": vid,
+                "key": f"/1250000000/photos/{key}",
+                "size": size,
+            },
+            "cosBucket": {"region": region, "name": "photos", "appid": "1250000000"},
+            "cosNotificationId": "faceid-fn",
+        },
+        "event": {
+            "eventName": "cos:ObjectCreated:Put",
+            "eventVersion": "1.0",
+            "eventTime": 1795665600,
+            "eventSource": "qcs::cos",
+            "requestParameters": {
+                "requestSourceIP": "203.0.113.10",
+                "requestHeaders": {
+                    "Authorization": "q-sign-algorithm=sha1&q-ak=AKIDuploader&q-sign-time=1;2&q-key-time=1;2"
+                    "&q-header-list=host&q-url-param-list=&q-signature=0a1b2c3d4e5f60718293a4b5c6d7e8f9leaked"
+                },
+            },
+            "reqid": 179398952,
+        },
+    }
