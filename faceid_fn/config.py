@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     tencentcloud_secret_id: str | None = None
     tencentcloud_secret_key: SecretStr | None = None
     tencentcloud_session_token: SecretStr | None = None
+    # AWS Secrets Manager secret holding {"SecretId","SecretKey"[,"Token"]}; used instead when set.
+    faceid_credentials_secret: str | None = None
+    faceid_credentials_max_age_s: int = Field(default=300, ge=0, le=3600)
 
     faceid_region: Region = "ap-singapore"
     faceid_endpoint: str = OFFICIAL_ENDPOINT
@@ -97,8 +100,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _credentials_present(self) -> Settings:
+        if self.faceid_credentials_secret:
+            return self
         if not self.tencentcloud_secret_id or not self.tencentcloud_secret_key:
-            raise ValueError("set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY")
+            raise ValueError("set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or FACEID_CREDENTIALS_SECRET")
         return self
 
     @cached_property

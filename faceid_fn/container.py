@@ -6,7 +6,9 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from faceid_fn.config import Settings, load_settings
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+from faceid_fn.config import ConfigError, Settings, load_settings
 from faceid_fn.faceid import FaceId
 from faceid_fn.redaction import register_secret
 
@@ -70,7 +72,10 @@ def cos() -> Cos:
 
 def warm_up() -> None:
     """Validate the settings and build the clients at cold start (raises ConfigError)."""
-    faceid()
+    try:
+        faceid().check_credentials()
+    except TencentCloudSDKException as exc:
+        raise ConfigError(f"faceid-fn configuration error: {exc.message}") from None
 
 
 def reset() -> None:

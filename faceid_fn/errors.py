@@ -54,6 +54,7 @@ class UpstreamError(ServiceError):
         return self.code.startswith(("AuthFailure", "InvalidAction", "NoSuchVersion")) or self.code in (
             "UnsupportedRegion",
             "ActionOffline",
+            "CredentialsUnavailable",
         )
 
 

@@ -24,6 +24,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
 from faceid_fn.config import Settings
+from faceid_fn.credentials import CREDENTIALS_UNAVAILABLE, SecretsManagerCredential
 from faceid_fn.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, UpstreamError
 from faceid_fn.observability import logger, metrics, tracer
 
@@ -86,11 +87,17 @@ class FaceId:
             ),
             language="en-US",
         )
-        credential = Credential(
-            settings.tencentcloud_secret_id,
-            settings.tencentcloud_secret_key.get_secret_value() if settings.tencentcloud_secret_key else None,
-            settings.tencentcloud_session_token.get_secret_value() if settings.tencentcloud_session_token else None,
-        )
+        credential: Any
+        if settings.faceid_credentials_secret:
+            credential = SecretsManagerCredential(
+                settings.faceid_credentials_secret, settings.faceid_credentials_max_age_s
+            )
+        else:
+            credential = Credential(
+                settings.tencentcloud_secret_id,
+                settings.tencentcloud_secret_key.get_secret_value() if settings.tencentcloud_secret_key else None,
+                settings.tencentcloud_session_token.get_secret_value() if settings.tencentcloud_session_token else None,
+            )
         client = CommonClient(SERVICE, API_VERSION, credential, settings.faceid_region, profile=profile)
         return cls(client, timeout_s=settings.faceid_timeout_s)
 
@@ -104,6 +111,10 @@ class FaceId:
             "CompareImageMd5": compare_image_md5,
         }
         return self.call(APPLY_WEB_VERIFICATION_TOKEN, params, trace_id=trace_id, idempotent=False)
+
+    def check_credentials(self) -> None:
+        """Read the credentials once (cold start): a missing or malformed secret fails here."""
+        self._client.credential.get_credential_info()
 
     def create_upload_url(self, *, trace_id: str) -> dict[str, Any]:
         """A pre-signed URL to PUT a photo to, and the ResourceUrl to pass on (valid 7,200 s)."""
@@ -202,6 +213,8 @@ class FaceId:
             return _unavailable(retryable=True)
         if code == "ServerNetworkError":  # HTTP status other than 200; the body is not ours to show
             return _unavailable(retryable=idempotent)
+        if code == CREDENTIALS_UNAVAILABLE:
+            return Attempt(code=code, message=str(exc.message))
         if exc.requestId is None:  # raised by the SDK itself (parameters, credentials), not by FaceID
             return _unavailable(retryable=False)
         return _upstream(code, str(exc.message or ""), str(exc.requestId), idempotent)

@@ -116,7 +116,8 @@ class FaceIdEmulator:
     """The state and rules of the emulated service; thread-safe."""
 
     def __init__(self, credentials: dict[str, str] | None = None, rate_limit: int = DEFAULT_RATE_LIMIT) -> None:
-        self.credentials = credentials or {LOCAL_SECRET_ID: LOCAL_SECRET_KEY}
+        self._initial_credentials = dict(credentials or {LOCAL_SECRET_ID: LOCAL_SECRET_KEY})
+        self.credentials = dict(self._initial_credentials)
         self.rate_limit = rate_limit
         self.clock_offset_s = 0.0
         self.monotonic = time.monotonic  # the rate window's clock; tests may freeze it
@@ -144,6 +145,7 @@ class FaceIdEmulator:
             self.clock_offset_s = 0.0
             self.monotonic = time.monotonic
             self.rate_limit = DEFAULT_RATE_LIMIT
+            self.credentials = dict(self._initial_credentials)
 
     def inject(self, fault: Fault) -> None:
         with self._lock:
@@ -170,6 +172,7 @@ class FaceIdEmulator:
             "action": action,
             "region": headers.get("x-tc-region"),
             "trace_id": headers.get("x-tc-traceid"),
+            "token": headers.get("x-tc-token"),
             "request_id": request_id,
         }
         fault: Fault | None = None

@@ -14,6 +14,7 @@ export FACEID_ENDPOINT="http://127.0.0.1:${EMULATOR_PORT}"
 export FACEID_REDIRECT_URL=${FACEID_REDIRECT_URL:-"http://127.0.0.1:${OFFLINE_HTTP_PORT}/done"}
 export TENCENTCLOUD_SECRET_ID=AKIDlocalEmulatorFaceidFn0000000000
 export TENCENTCLOUD_SECRET_KEY=LocalEmulatorSecretKey0NotForProduction
+export FACEID_CREDENTIALS_SECRET=""   # deployed stages read Secrets Manager instead
 
 # AWS (S3 uploads, DynamoDB idempotency) and COS's S3-compatible API: one moto server.
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=ap-southeast-1 AWS_REGION=ap-southeast-1

@@ -19,6 +19,8 @@ TEST_SECRETS = (
     LOCAL_SECRET_KEY,
     "WrongSecretKeyForTestsOnly0000000000",
     "SessionTokenForTestsOnly0000000000000",
+    "RotatingSecretKeyA000000000000000000",
+    "RotatingSecretKeyB000000000000000000",
     "0a1b2c3d4e5f60718293a4b5c6d7e8f9leaked",  # the q-signature value of tests' pre-signed URLs
 )
 
