@@ -6,6 +6,7 @@ events: `resolver_for(event)` picks (and builds once) the resolver that reads th
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -19,9 +20,15 @@ from aws_lambda_powertools.event_handler import (
 )
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.parser.models import (
+    APIGatewayProxyEventModel,
+    APIGatewayProxyEventV2Model,
+    LambdaFunctionUrlModel,
+)
+from pydantic import BaseModel, ValidationError
 
 from faceid_fn import container
 from faceid_fn.errors import ServiceError
@@ -33,6 +40,7 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     status: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
     for status, text in (
         (400, "Invalid input"),
+        (415, "The body is not JSON"),
         (409, "Idempotency-Key reused with another body, or its first request still running"),
         (429, "FaceID rate limit reached; retry after Retry-After seconds"),
         (502, "FaceID failed or rejected our credentials"),
@@ -89,6 +97,16 @@ def _register_routes(app: ApiGatewayResolver) -> None:
     def on_validation_error(exc: RequestValidationError) -> Response[dict[str, Any]]:
         code, message = validation_error(exc.errors())
         return _error(app, HTTPStatus.BAD_REQUEST, code, message)
+
+    @app.exception_handler([binascii.Error, UnicodeDecodeError])
+    def on_undecodable_body(_: Exception) -> Response[dict[str, Any]]:
+        return _error(app, HTTPStatus.BAD_REQUEST, "InvalidParameter", "The body is not valid base64 or UTF-8")
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def on_unsupported_content_type(_: RequestUnsupportedContentType) -> Response[dict[str, Any]]:
+        return _error(
+            app, HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", "Send the body as application/json"
+        )
 
     @app.not_found
     def on_not_found(_: NotFoundError) -> Response[dict[str, Any]]:
@@ -167,6 +185,37 @@ _KINDS: dict[str, Callable[..., ApiGatewayResolver]] = {
     "http": APIGatewayHttpResolver,
     "function_url": LambdaFunctionUrlResolver,
 }
+
+
+_SHAPES: dict[str, type[BaseModel]] = {
+    "rest": APIGatewayProxyEventModel,
+    "http": APIGatewayProxyEventV2Model,
+    "function_url": LambdaFunctionUrlModel,
+}
+
+
+def malformed(kind: str, event: dict[str, Any]) -> dict[str, Any] | None:
+    """A 400 answer when the event does not have the shape of its trigger (direct invocations), else None.
+
+    Checked with Powertools' parser models, so the resolver never meets an event it would crash on.
+    """
+    try:
+        _SHAPES[kind].model_validate(event)
+    except ValidationError:
+        context = event.get("requestContext")
+        request_id = context.get("requestId") if isinstance(context, dict) else None
+        body = ErrorBody(
+            Error=ErrorDetail(Code="MalformedEvent", Message=f"The event is not a valid {kind} event"),
+            RequestId=str(request_id or "unknown"),
+        )
+        metrics.add_metric(name="RequestRejected", unit="Count", value=1)
+        return {
+            "statusCode": HTTPStatus.BAD_REQUEST,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": body.model_dump_json(),
+            "isBase64Encoded": False,
+        }
+    return None
 
 
 def http_kind(event: dict[str, Any]) -> str | None:

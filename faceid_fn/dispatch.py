@@ -13,7 +13,7 @@ from faceid_fn.observability import logger, metrics
 def dispatch(event: Any, context: LambdaContext) -> dict[str, Any]:
     kind = api.http_kind(event) if isinstance(event, dict) else None
     if kind is not None:
-        return api.resolver(kind).resolve(event, context)
+        return api.malformed(kind, event) or api.resolver(kind).resolve(event, context)
     if uploads.is_upload_event(event):
         return uploads.handle(event, context)
     metrics.add_metric(name="UnsupportedEvent", unit="Count", value=1)

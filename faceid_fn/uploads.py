@@ -18,7 +18,7 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
+from aws_lambda_powertools.utilities.parser.models import S3RecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -93,20 +93,25 @@ def _cos_md5(meta: dict[str, str]) -> str | None:
 def source_of(record: dict[str, Any], region: str) -> tuple[ObjectSource, str | None]:
     """The object a record is about, and the id of the request that uploaded it (our trace id)."""
     if record.get("eventSource") == "aws:s3":
-        s3 = S3EventRecord(record)
-        if not s3.event_name.startswith("ObjectCreated"):
+        try:
+            s3 = S3RecordModel.model_validate(record)
+        # The model's own pre-validator raises AttributeError/TypeError on some malformed records
+        # (found by tests/fuzz) instead of a ValidationError.
+        except (ValidationError, AttributeError, TypeError):
+            raise InvalidInput("UnsupportedRecord", "The S3 record is malformed") from None
+        obj = s3.s3.object
+        if not s3.eventName.startswith("ObjectCreated") or obj is None:
             raise InvalidInput("UnsupportedRecord", "Only ObjectCreated records start a session")
-        obj = s3.s3.get_object
         source = ObjectSource(
             Storage="s3",
             Bucket=s3.s3.bucket.name,
             Key=unquote_plus(obj.key),  # S3 records carry the key URL-encoded, `+` for a space
-            Version=obj.version_id or obj.etag or obj.sequencer or "",
-            VersionId=obj.version_id,
-            Region=s3.aws_region,
-            Size=obj.size,
+            Version=obj.versionId or obj.eTag or obj.sequencer or "",
+            VersionId=obj.versionId,
+            Region=s3.awsRegion,
+            Size=int(obj.size) if obj.size is not None else None,
         )
-        return source, (s3.response_elements or {}).get("x-amz-request-id")
+        return source, s3.responseElements.x_amz_request_id
     if "cos" in record:
         try:
             cos = _CosRecord.model_validate(record)

@@ -47,10 +47,17 @@ def s3_record(
         "awsRegion": AWS_REGION,
         "eventTime": "2026-11-25T04:00:00.000Z",
         "eventName": event,
-        "responseElements": {"x-amz-request-id": request_id},
+        "userIdentity": {"principalId": "AWS:AIDAEXAMPLEUPLOADER"},
+        "requestParameters": {"sourceIPAddress": "203.0.113.10"},
+        "responseElements": {"x-amz-request-id": request_id, "x-amz-id-2": "EXAMPLE123/5678abcdefghijklambdaisawesome"},
         "s3": {
             "s3SchemaVersion": "1.0",
-            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+            "configurationId": "faceid-fn-uploads",
+            "bucket": {
+                "name": bucket,
+                "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                "arn": f"arn:aws:s3:::{bucket}",
+            },
             "object": {"key": quote_plus(key, safe="/"), "size": len(data), "eTag": md5(data), "sequencer": "00AB"},
         },
     }
