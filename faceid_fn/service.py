@@ -62,7 +62,7 @@ def compare_image_url(value: str, region: str) -> str:
         )
     if parts.path in ("", "/"):
         raise _invalid(field, f"{field} must name an object, not a bucket")
-    return parts._replace(scheme="https", netloc=host).geturl()
+    return parts._replace(scheme="https", netloc=host, fragment="").geturl()
 
 
 def redirect_url(value: str | None, settings: Settings) -> str:

@@ -17,7 +17,7 @@ What it checks and answers (DESIGN.md, "Local run and tests"):
 - a verification page at the VerificationUrl that redirects to RedirectUrl after pass or fail.
 
 Control endpoints for tests (unsigned, under /__emulator__/):
-- POST faults   {"code","message","count","latency_ms","action","http_status","content_type","body"}
+- POST faults   {"code","message","count","latency_ms","action","http_status","content_type","body","reset"}
 - POST config   {"clock_offset_s": float, "rate_limit": int}
 - POST reset    forget calls, faults, sessions and the rate window
 - GET  calls    what was asked: action, region, trace id, parameters, outcome
@@ -33,6 +33,7 @@ import html
 import json
 import re
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -73,6 +74,7 @@ class Fault:
     http_status: int = 200
     content_type: str | None = None
     body: str | None = None
+    reset: bool = False  # drop the connection (TCP RST) instead of answering
 
 
 @dataclass
@@ -186,6 +188,9 @@ class FaceIdEmulator:
             fault = self._take_fault(action)
             if fault and fault.latency_ms:
                 time.sleep(fault.latency_ms / 1000)
+            if fault and fault.reset:
+                call["outcome"] = "fault:reset"
+                return Answer(0, b"")
             if fault and (fault.body is not None or fault.http_status != 200):
                 call["outcome"] = f"fault:http {fault.http_status}"
                 return Answer(fault.http_status, (fault.body or "").encode(), fault.content_type or "text/plain")
@@ -414,6 +419,11 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, answer: Answer) -> None:
+        if answer.status == 0:  # an injected connection reset: RST, no answer at all
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
         head = [f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}"]
         head += [f"Content-Type: {answer.content_type}", f"Content-Length: {len(answer.body)}"]
         head += [f"{k}: {v}" for k, v in answer.headers.items()]

@@ -46,6 +46,9 @@ def settings(**overrides: Any) -> Settings:
         ("https://photos-1250000000.cos.ap-singapore.myqcloud.com./alice/reference.jpg", COS_URL),
         ("https://photos-1250000000.cos.ap-singapore.myqcloud.com:443/alice/reference.jpg", COS_URL),
         (COS_URL + "?q-sign-algorithm=sha1&q-signature=abc", COS_URL + "?q-sign-algorithm=sha1&q-signature=abc"),
+        (COS_URL + "#@evil.com", COS_URL),
+        (COS_URL.replace(".com/", ".com:0443/"), COS_URL),
+        ("HTTPS%3A%2F%2Fphotos-1250000000.cos.ap-singapore.myqcloud.com%2Falice%2Freference.jpg", COS_URL),
     ],
 )
 def test_cos_urls_of_the_region_are_accepted_and_normalised(given: str, sent: str) -> None:
@@ -67,6 +70,23 @@ def test_cos_urls_of_the_region_are_accepted_and_normalised(given: str, sent: st
         "https://169.254.169.254/latest/meta-data",
         "https%253A%252F%252Fphotos-1250000000.cos.ap-singapore.myqcloud.com%252Fa.jpg",
         "javascript:alert(1)",
+        # hostile forms: encoded userinfo or host separators, look-alike characters, odd authorities
+        "https://photos-1250000000.cos.ap-singapore.myqcloud.com%2F@evil.com/a.jpg",
+        "https://photos-1250000000.cos.ap-singapore.myqcloud.com%40evil.com/a.jpg",
+        "https://evil.com%2F.photos-1250000000.cos.ap-singapore.myqcloud.com/a.jpg",
+        "https://\uff50hotos-1250000000.cos.ap-singapore.myqcloud.com/a.jpg",  # fullwidth p (IDN look-alike)
+        "https://photos-1250000000.cos.ap-singapore.myqcloud.com\u3002evil.com/a.jpg",  # ideographic full stop
+        "https://photos-1250000000.cos.ap-singapore.myqcloud.com:443@evil.com/a.jpg",
+        "https:///photos-1250000000.cos.ap-singapore.myqcloud.com/a.jpg",
+        "https:photos-1250000000.cos.ap-singapore.myqcloud.com/a.jpg",
+        " https://photos-1250000000.cos.ap-singapore.myqcloud.com/a.jpg",
+        "https://photos-1250000000.cos.ap-singapore.myqcloud.com/a.jpg\n",
+        "https://photos-1250000000.cos-website.ap-singapore.myqcloud.com/a.jpg",
+        "https://photos-1250000000.cos.accelerate.myqcloud.com/a.jpg",
+        "https://0x7f000001/a.jpg",
+        "https://2130706433/a.jpg",
+        "https%3A%2F%2Fevil.com%2Fa.jpg",
+        "https://[::ffff:127.0.0.1]/a.jpg",
     ],
 )
 def test_anything_else_is_refused_before_any_upstream_call(url: str) -> None:
@@ -89,6 +109,12 @@ def test_redirect_defaults_to_the_configured_url() -> None:
         ("https://evil.example.com/", False),
         ("https://app.example.com@evil.example.com/", False),
         ("https://evil.example.com\\@app.example.com/", False),
+        ("javascript://app.example.com/%0aalert(1)", False),
+        ("https://app.example.com.evil.com/", False),
+        ("https://\u0430pp.example.com/", False),  # Cyrillic a
+        ("https://app.example.com:8443/", True),
+        ("//app.example.com/", False),
+        ("https://app.example.com%2F@evil.example.com/", False),
     ],
 )
 def test_caller_redirect_must_be_https_on_an_allowed_host(url: str, ok: bool) -> None:
