@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler import (
 )
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -40,6 +41,7 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     status: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
     for status, text in (
         (400, "Invalid input"),
+        (401, "No authenticated caller (when the JWT authorizer is on)"),
         (415, "The body is not JSON"),
         (409, "Idempotency-Key reused with another body, or its first request still running"),
         (429, "FaceID rate limit reached; retry after Retry-After seconds"),
@@ -57,7 +59,32 @@ _FIELD_RULES = {
 }
 
 
+def caller_subject(event: dict[str, Any]) -> str | None:
+    """The authenticated caller named by API Gateway's authorizer, if any (JWT `sub`, or principal)."""
+    context = event.get("requestContext")
+    authorizer = context.get("authorizer") if isinstance(context, dict) else None
+    if not isinstance(authorizer, dict):
+        return None
+    jwt = authorizer.get("jwt")
+    claims = jwt.get("claims") if isinstance(jwt, dict) else authorizer.get("claims")
+    subject = claims.get("sub") if isinstance(claims, dict) else authorizer.get("principalId")
+    return subject if isinstance(subject, str) and subject else None
+
+
+def _require_caller(app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Attach the caller to every log line of the request; refuse anonymous calls when auth is on."""
+    subject = caller_subject(app.current_event.raw_event)
+    if subject:
+        logger.append_keys(caller=subject)
+    elif container.settings().auth_required:
+        logger.warning("request without authorizer claims refused")
+        return _error(app, HTTPStatus.UNAUTHORIZED, "Unauthorized", "A valid bearer token is required")
+    return next_middleware(app)
+
+
 def _register_routes(app: ApiGatewayResolver) -> None:
+    app.use(middlewares=[_require_caller])
+
     @app.post(
         "/verifications",
         status_code=HTTPStatus.CREATED,

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     faceid_redirect_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     faceid_timeout_s: float = Field(default=8.0, gt=0, le=MAX_TIMEOUT_S)
 
+    # True when API Gateway authenticates callers (serverless.yml `auth: jwt`): a request that
+    # reaches the function without the authorizer's claims is refused.
+    auth_required: bool = False
+
     # Idempotency (Powertools, DynamoDB): off when no table is named.
     idempotency_table: str | None = None
     idempotency_ttl_s: int = Field(default=3600, ge=60, le=MAX_IDEMPOTENCY_TTL_S)

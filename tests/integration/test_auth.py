@@ -1,0 +1,54 @@
+"""Caller authentication: API Gateway's JWT authorizer, and the function's own check of its claims."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tests.conftest import Emulator, LogLines, Response, http_event, start_body
+
+
+def with_jwt_claims(event: dict[str, Any], sub: str) -> dict[str, Any]:
+    event["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": sub, "aud": "faceid-fn"}, "scopes": None}}
+    return event
+
+
+def test_authenticated_caller_is_attached_to_the_session_logs(
+    invoke: Callable[[dict[str, Any]], Response], configure: Callable[..., None], logs: LogLines
+) -> None:
+    configure(AUTH_REQUIRED="true")
+    response = invoke(with_jwt_claims(http_event(body=start_body()), "user-42"))
+    assert response.status == 201
+    records = logs.records()
+    assert {r["message"] for r in records} >= {"FaceID call succeeded", "verification started"}
+    assert all(r.get("caller") == "user-42" for r in records)
+
+
+def test_call_without_claims_is_refused_when_auth_is_required(
+    invoke: Callable[[dict[str, Any]], Response], configure: Callable[..., None], emulator: Emulator
+) -> None:
+    configure(AUTH_REQUIRED="true")
+    response = invoke(http_event(body=start_body(), request_id="anon-1"))
+    assert response.status == 401
+    assert response.body == {
+        "Error": {"Code": "Unauthorized", "Message": "A valid bearer token is required"},
+        "RequestId": "anon-1",
+    }
+    assert emulator.calls == []
+
+
+def test_anonymous_calls_pass_when_auth_is_off(invoke: Callable[[dict[str, Any]], Response]) -> None:
+    assert invoke(http_event(body=start_body())).status == 201
+
+
+def test_the_caller_does_not_leak_into_the_next_invocation(
+    invoke: Callable[[dict[str, Any]], Response], logs: LogLines
+) -> None:
+    invoke(with_jwt_claims(http_event(body=start_body()), "user-1"))
+    import handler
+
+    from tests.conftest import LambdaContext
+
+    handler.handler(http_event(body=start_body()), LambdaContext())
+    last = logs.records("verification started")[-1]
+    assert "caller" not in last
