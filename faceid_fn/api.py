@@ -129,6 +129,13 @@ def _register_routes(app: ApiGatewayResolver) -> None:
     def on_undecodable_body(_: Exception) -> Response[dict[str, Any]]:
         return _error(app, HTTPStatus.BAD_REQUEST, "InvalidParameter", "The body is not valid base64 or UTF-8")
 
+    @app.exception_handler(ValueError)
+    def on_unreadable_body(exc: ValueError) -> Response[dict[str, Any]]:
+        # Powertools raises bare ValueErrors while reading a body it cannot parse (e.g. multipart without
+        # a boundary, found by schemathesis); nothing of ours raises one on purpose.
+        logger.warning("request body could not be read", extra={"error": type(exc).__name__})
+        return _error(app, HTTPStatus.BAD_REQUEST, "InvalidParameter", "The body could not be read")
+
     @app.exception_handler(RequestUnsupportedContentType)
     def on_unsupported_content_type(_: RequestUnsupportedContentType) -> Response[dict[str, Any]]:
         return _error(

@@ -46,7 +46,6 @@ def test_the_caller_does_not_leak_into_the_next_invocation(
 ) -> None:
     invoke(with_jwt_claims(http_event(body=start_body()), "user-1"))
     import handler
-
     from tests.conftest import LambdaContext
 
     handler.handler(http_event(body=start_body()), LambdaContext())
