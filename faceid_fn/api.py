@@ -33,9 +33,11 @@ from pydantic import BaseModel, ValidationError
 
 from faceid_fn import container
 from faceid_fn.errors import ServiceError
+from faceid_fn.flows import INTL_MAX_PHOTO_BYTES
 from faceid_fn.models import ErrorBody, ErrorDetail, Session, StartVerification
 from faceid_fn.observability import logger, metrics
 from faceid_fn.service import start_verification
+from faceid_fn.storage import read_photo_at
 
 ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     status: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
@@ -154,11 +156,14 @@ def _register_routes(app: ApiGatewayResolver) -> None:
 
 def start_keyed(*, request: dict[str, Any]) -> Session:
     """Start a session for a request body; the idempotent form of the route calls this once per key."""
+    settings = container.settings()
+    photo_limit = min(settings.upload_max_bytes, INTL_MAX_PHOTO_BYTES)
     return start_verification(
         StartVerification.model_validate(request["Body"]),
-        settings=container.settings(),
+        settings=settings,
         faceid=container.faceid(),
         trace_id=str(request["TraceId"]),
+        read_photo=lambda url: read_photo_at(container.cos(), url, photo_limit),
     )
 
 

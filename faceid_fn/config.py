@@ -10,8 +10,10 @@ from functools import cached_property
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from faceid_fn.flows import FlowName, capability_problem
 
 REGIONS = ("ap-singapore", "ap-jakarta")
 Region = Literal["ap-singapore", "ap-jakarta"]
@@ -24,6 +26,24 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_TIMEOUT_S = 25.0
 # A replayed answer must not outlive the BizToken it carries (7,200 s).
 MAX_IDEMPOTENCY_TTL_S = 7200
+
+
+class IntlConfig(BaseModel):
+    """WebVerificationConfigIntl: the page options of the intl flow (unset fields are not sent)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    AutoSkip: bool | None = None
+    CheckMode: int | None = Field(default=None, ge=1, le=5)
+    SecurityLevel: int | None = Field(default=None, ge=1, le=4)
+    Language: str | None = Field(default=None, max_length=16)
+    ThemeColor: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
+    SkipPrivacyPolicy: bool | None = None
+    IDCardType: str | None = Field(default=None, max_length=32)
+    DisableCheckOcrWarnings: bool | None = None
+
+    def params(self) -> dict[str, object]:
+        return self.model_dump(exclude_none=True)
 
 
 class ConfigError(RuntimeError):
@@ -49,6 +69,10 @@ class Settings(BaseSettings):
     faceid_redirect_url: str
     faceid_redirect_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     faceid_timeout_s: float = Field(default=8.0, gt=0, le=MAX_TIMEOUT_S)
+    # Which FaceID web flow to use (faceid_fn/flows.py); `intl` once the legacy action is withdrawn.
+    faceid_flow: FlowName = "legacy"
+    # Page configuration sent with the intl flow (WebVerificationConfigIntl), as JSON.
+    faceid_intl_config: IntlConfig = IntlConfig()
 
     # True when API Gateway authenticates callers (serverless.yml `auth: jwt`): a request that
     # reaches the function without the authorizer's claims is refused.
@@ -58,7 +82,9 @@ class Settings(BaseSettings):
     idempotency_table: str | None = None
     idempotency_ttl_s: int = Field(default=3600, ge=60, le=MAX_IDEMPOTENCY_TTL_S)
 
-    # Upload events.
+    # Upload events. S3_UPLOADS=false when the function takes no S3 events (then the legacy flow does
+    # not need CreateUploadUrl).
+    s3_uploads: bool = True
     upload_max_bytes: int = Field(default=5 * 1024 * 1024, gt=0, le=50 * 1024 * 1024)
     cos_presign: bool = True
     cos_presign_ttl_s: int = Field(default=900, ge=60, le=7200)
@@ -101,6 +127,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(h.strip().lower().rstrip(".") for h in value.split(",") if h.strip())
         return value
+
+    @model_validator(mode="after")
+    def _region_offers_the_flow(self) -> Settings:
+        problem = capability_problem(self.faceid_region, self.faceid_flow, self.s3_uploads)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @model_validator(mode="after")
     def _credentials_present(self) -> Settings:

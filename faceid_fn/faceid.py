@@ -32,6 +32,7 @@ SERVICE = "faceid"
 API_VERSION = "2018-03-01"
 APPLY_WEB_VERIFICATION_TOKEN = "ApplyWebVerificationToken"
 CREATE_UPLOAD_URL = "CreateUploadUrl"
+APPLY_WEB_VERIFICATION_BIZ_TOKEN_INTL = "ApplyWebVerificationBizTokenIntl"
 UPLOAD_FAILED = "UploadFailed"
 
 CONNECT_TIMEOUT_S = 2.0
@@ -111,6 +112,23 @@ class FaceId:
             "CompareImageMd5": compare_image_md5,
         }
         return self.call(APPLY_WEB_VERIFICATION_TOKEN, params, trace_id=trace_id, idempotent=False)
+
+    def apply_web_verification_biz_token_intl(
+        self,
+        *,
+        redirect_url: str,
+        compare_image_base64: str,
+        extra: str | None,
+        config: dict[str, object],
+        trace_id: str,
+    ) -> dict[str, Any]:
+        """Start an intl-flow session; returns FaceID's `Response` (BizToken, VerificationURL, RequestId)."""
+        params: dict[str, Any] = {"RedirectURL": redirect_url, "CompareImageBase64": compare_image_base64}
+        if extra:
+            params["Extra"] = extra
+        if config:
+            params["Config"] = config
+        return self.call(APPLY_WEB_VERIFICATION_BIZ_TOKEN_INTL, params, trace_id=trace_id, idempotent=False)
 
     def check_credentials(self) -> None:
         """Read the credentials once (cold start): a missing or malformed secret fails here."""

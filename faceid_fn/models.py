@@ -30,6 +30,11 @@ class StartVerification(BaseModel):
         max_length=2048,
         description="Where FaceID sends the browser afterwards; host must be on FACEID_REDIRECT_HOSTS.",
     )
+    Extra: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="The caller's reference, passed through to the result (FACEID_FLOW=intl only).",
+    )
 
 
 class Session(BaseModel):

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from faceid_fn.config import Settings, is_loopback
+from faceid_fn.config import IntlConfig, Settings, is_loopback
 from faceid_fn.errors import InvalidInput, UpstreamError
+from faceid_fn.flows import APPLY_LEGACY, FLOWS, FlowName
 from faceid_fn.models import Session, StartVerification
 from faceid_fn.observability import logger, metrics
 from faceid_fn.redaction import redact_url
-
-# A BizToken of ApplyWebVerificationToken is valid for 7,200 s.
-BIZ_TOKEN_TTL = timedelta(seconds=7200)
 
 
 class FaceIdGateway(Protocol):
     def apply_web_verification_token(
         self, *, redirect_url: str, compare_image_url: str, compare_image_md5: str, trace_id: str
     ) -> dict[str, object]: ...
+
+    def apply_web_verification_biz_token_intl(
+        self,
+        *,
+        redirect_url: str,
+        compare_image_base64: str,
+        extra: str | None,
+        config: dict[str, object],
+        trace_id: str,
+    ) -> dict[str, object]: ...
+
+
+# Reads the photo behind a checked COS URL (intl flow): bytes, or StorageError / InvalidInput.
+PhotoReader = Callable[[str], bytes]
 
 
 def _cos_host(region: str) -> re.Pattern[str]:
@@ -86,13 +101,29 @@ def start_verification(
     settings: Settings,
     faceid: FaceIdGateway,
     trace_id: str,
+    read_photo: PhotoReader,
     now: datetime | None = None,
 ) -> Session:
     """POST /verifications: check the caller's values against our policy, then open the session."""
+    image_url = compare_image_url(request.CompareImageUrl, settings.faceid_region)
+    redirect = redirect_url(request.RedirectUrl, settings)
+    if settings.faceid_flow == "intl":
+        photo = read_photo(image_url)
+        if hashlib.md5(photo, usedforsecurity=False).hexdigest() != request.CompareImageMd5.lower():
+            raise _invalid("CompareImageMd5", "CompareImageMd5 does not match the photo at CompareImageUrl")
+        return open_intl_session(
+            photo=photo,
+            redirect=redirect,
+            extra=request.Extra,
+            config=settings.faceid_intl_config,
+            faceid=faceid,
+            trace_id=trace_id,
+            now=now,
+        )
     return open_session(
-        image_url=compare_image_url(request.CompareImageUrl, settings.faceid_region),
+        image_url=image_url,
         image_md5=request.CompareImageMd5,
-        redirect=redirect_url(request.RedirectUrl, settings),
+        redirect=redirect,
         faceid=faceid,
         trace_id=trace_id,
         now=now,
@@ -108,14 +139,50 @@ def open_session(
     trace_id: str,
     now: datetime | None = None,
 ) -> Session:
-    """Call ApplyWebVerificationToken with values already checked, and shape the session."""
-    started_at = (now or datetime.now(UTC)).replace(microsecond=0)
-    answer = faceid.apply_web_verification_token(
+    """Legacy flow: ApplyWebVerificationToken with values already checked."""
+    started_at = now or datetime.now(UTC)
+    try:
+        answer = faceid.apply_web_verification_token(
+            redirect_url=redirect,
+            compare_image_url=image_url,
+            compare_image_md5=image_md5.lower(),
+            trace_id=trace_id,
+        )
+    except UpstreamError as exc:
+        if exc.code in ("ActionOffline", "InvalidAction"):
+            raise UpstreamError(
+                exc.code,
+                f"FaceID no longer offers {APPLY_LEGACY}: set FACEID_FLOW=intl and redeploy",
+                exc.request_id,
+                attempts=exc.attempts,
+            ) from None
+        raise
+    return _session(answer, "legacy", started_at, compare_image=redact_url(image_url))
+
+
+def open_intl_session(
+    *,
+    photo: bytes,
+    redirect: str,
+    extra: str | None,
+    config: IntlConfig,
+    faceid: FaceIdGateway,
+    trace_id: str,
+    now: datetime | None = None,
+) -> Session:
+    """Intl flow: ApplyWebVerificationBizTokenIntl with the photo itself (already checked)."""
+    started_at = now or datetime.now(UTC)
+    answer = faceid.apply_web_verification_biz_token_intl(
         redirect_url=redirect,
-        compare_image_url=image_url,
-        compare_image_md5=image_md5.lower(),
+        compare_image_base64=base64.b64encode(photo).decode("ascii"),
+        extra=extra,
+        config=config.params(),
         trace_id=trace_id,
     )
+    return _session(answer, "intl", started_at, compare_image=f"{len(photo)} bytes")
+
+
+def _session(answer: dict[str, object], flow: FlowName, started_at: datetime, *, compare_image: str) -> Session:
     biz_token = answer.get("BizToken")
     verification_url = answer.get("VerificationUrl") or answer.get("VerificationURL")
     request_id = str(answer.get("RequestId"))
@@ -124,11 +191,11 @@ def open_session(
     metrics.add_metric(name="VerificationStarted", unit="Count", value=1)
     logger.info(
         "verification started",
-        extra={"biz_token": biz_token, "compare_image": redact_url(image_url), "faceid_request_id": request_id},
+        extra={"biz_token": biz_token, "flow": flow, "compare_image": compare_image, "faceid_request_id": request_id},
     )
     return Session(
         BizToken=biz_token,
         VerificationUrl=verification_url,
         RequestId=request_id,
-        ExpiresAt=started_at + BIZ_TOKEN_TTL,
+        ExpiresAt=started_at.replace(microsecond=0) + FLOWS[flow].token_ttl,
     )

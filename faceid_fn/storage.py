@@ -11,10 +11,10 @@ import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from faceid_fn.config import Settings
-from faceid_fn.errors import InvalidInput
+from faceid_fn.errors import InvalidInput, UpstreamError
 
 _MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
 
@@ -116,3 +116,26 @@ class Cos:
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=self.settings.cos_presign_ttl_s
         )
         return url
+
+
+def cos_location(url: str) -> tuple[str, str]:
+    """(bucket, key) of a checked COS object URL (https://<bucket>-<appid>.cos.<region>.myqcloud.com/<key>)."""
+    parts = urlsplit(url)
+    return (parts.hostname or "").split(".cos.", 1)[0], unquote(parts.path.removeprefix("/"))
+
+
+def read_photo_at(cos: Cos, url: str, max_bytes: int) -> bytes:
+    """The photo behind a caller's COS URL (intl flow), read with our credentials; errors for callers."""
+    bucket, key = cos_location(url)
+    try:
+        data = read_object(cos.reader, bucket, key, None, max_bytes)
+        checked_photo(data, max_bytes)
+    except StorageError as exc:
+        if exc.retryable:
+            raise UpstreamError("StorageUnavailable", "The photo could not be read from COS right now") from None
+        raise InvalidInput(
+            "InvalidParameterValue.CompareImageUrl", "The photo at CompareImageUrl could not be read"
+        ) from None
+    except InvalidInput as exc:
+        raise InvalidInput("InvalidParameterValue.CompareImageUrl", exc.message) from None
+    return data

@@ -24,9 +24,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from faceid_fn import container
 from faceid_fn.errors import IdempotencyConflict, InvalidInput, ServiceError, StoreUnavailable, UpstreamError
+from faceid_fn.flows import INTL_MAX_PHOTO_BYTES
 from faceid_fn.models import ErrorDetail, ObjectSource, UploadFailure, UploadSession, UploadSummary
 from faceid_fn.observability import logger, metrics
-from faceid_fn.service import open_session
+from faceid_fn.service import open_intl_session, open_session
 from faceid_fn.storage import StorageError, checked_photo, read_object
 
 # SCF COS records name the region by its short code.
@@ -147,20 +148,36 @@ def start_for_object(*, request: dict[str, Any]) -> UploadSession:
     source = ObjectSource.model_validate(request["Source"])
     settings, faceid = container.settings(), container.faceid()
     trace_id = str(request["TraceId"])
+    intl = settings.faceid_flow == "intl"
+    limit = min(settings.upload_max_bytes, INTL_MAX_PHOTO_BYTES) if intl else settings.upload_max_bytes
+    if source.Size is not None and source.Size > limit:
+        raise InvalidInput("ObjectTooLarge", f"The object is larger than {limit} bytes")
+
+    def photo() -> bytes:
+        client = container.s3() if source.Storage == "s3" else container.cos().reader
+        data = read_object(client, source.Bucket, source.Key, source.VersionId, limit)
+        checked_photo(data, limit)
+        return data
+
+    if intl:  # the photo itself goes to FaceID; the object names the session (Extra)
+        session = open_intl_session(
+            photo=photo(),
+            redirect=settings.faceid_redirect_url,
+            extra=source.idempotency_key[:1000],
+            config=settings.faceid_intl_config,
+            faceid=faceid,
+            trace_id=trace_id,
+        )
+        return UploadSession(Source=source, **session.model_dump())
     if source.Storage == "s3":
-        if source.Size is not None and source.Size > settings.upload_max_bytes:
-            raise InvalidInput("ObjectTooLarge", f"The object is larger than {settings.upload_max_bytes} bytes")
-        data = read_object(container.s3(), source.Bucket, source.Key, source.VersionId, settings.upload_max_bytes)
-        md5 = checked_photo(data, settings.upload_max_bytes)
+        data = photo()
+        md5 = checked_photo(data, limit)
         slot = faceid.create_upload_url(trace_id=trace_id)
         faceid.upload(str(slot["UploadUrl"]), data)
         image_url = str(slot["ResourceUrl"])
     else:
         cos = container.cos()
-        md5 = source.Md5 or checked_photo(
-            read_object(cos.reader, source.Bucket, source.Key, None, settings.upload_max_bytes),
-            settings.upload_max_bytes,
-        )
+        md5 = source.Md5 or checked_photo(photo(), limit)
         image_url = (
             cos.presigned_url(source.Bucket, source.Key)
             if settings.cos_presign

@@ -12,13 +12,15 @@ What it checks and answers (DESIGN.md, "Local run and tests"):
 - ApplyWebVerificationToken with its parameter checks (MissingParameter, UnknownParameter,
   InvalidParameterValue), answering BizToken and a VerificationUrl served by this emulator; for a
   ResourceUrl of CreateUploadUrl it checks that the bytes were uploaded and match CompareImageMd5;
+- ApplyWebVerificationBizTokenIntl (the intl flow: RedirectURL, CompareImageBase64, Extra, Config;
+  VerificationURL; tokens live 10 minutes), and ActionOffline for any action it is told is withdrawn;
 - CreateUploadUrl, with an upload endpoint (PUT /upload/<id>?...q-signature=...) that accepts the
   bytes only with the URL's signature and before it expires;
 - a verification page at the VerificationUrl that redirects to RedirectUrl after pass or fail.
 
 Control endpoints for tests (unsigned, under /__emulator__/):
 - POST faults   {"code","message","count","latency_ms","action","http_status","content_type","body","reset"}
-- POST config   {"clock_offset_s": float, "rate_limit": int}
+- POST config   {"clock_offset_s": float, "rate_limit": int, "offline_actions": [action, ...]}
 - POST reset    forget calls, faults, sessions and the rate window
 - GET  calls    what was asked: action, region, trace id, parameters, outcome
 """
@@ -26,6 +28,8 @@ Control endpoints for tests (unsigned, under /__emulator__/):
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import contextlib
 import hashlib
 import hmac
@@ -58,7 +62,19 @@ LOCAL_SECRET_ID = "AKIDlocalEmulatorFaceidFn0000000000"
 LOCAL_SECRET_KEY = "LocalEmulatorSecretKey0NotForProduction"
 
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
-ACTIONS = ("ApplyWebVerificationToken", "CreateUploadUrl")
+ACTIONS = ("ApplyWebVerificationToken", "CreateUploadUrl", "ApplyWebVerificationBizTokenIntl")
+INTL_TOKEN_TTL_S = 600
+INTL_MAX_BASE64 = 8 * 1024 * 1024
+INTL_CONFIG_KEYS = (
+    "AutoSkip",
+    "CheckMode",
+    "SecurityLevel",
+    "Language",
+    "ThemeColor",
+    "SkipPrivacyPolicy",
+    "IDCardType",
+    "DisableCheckOcrWarnings",
+)
 UPLOAD_TTL_S = 7200
 # The COS bucket the emulator pretends CreateUploadUrl resources live in.
 UPLOAD_BUCKET = "faceid-emulator-1250000000"
@@ -85,6 +101,9 @@ class WebSession:
     compare_image_md5: str
     created_at: float
     outcome: str | None = None  # "pass" or "fail" once the person finished
+    flow: str = "legacy"
+    ttl_s: int = TOKEN_TTL_S
+    extra: str | None = None
 
 
 @dataclass
@@ -123,6 +142,7 @@ class FaceIdEmulator:
         self.rate_limit = rate_limit
         self.clock_offset_s = 0.0
         self.monotonic = time.monotonic  # the rate window's clock; tests may freeze it
+        self.offline_actions: set[str] = set()  # actions answered with ActionOffline (withdrawn)
         self.base_url = "http://127.0.0.1"
         self._lock = threading.Lock()
         self._idle = threading.Condition()
@@ -148,6 +168,7 @@ class FaceIdEmulator:
             self.monotonic = time.monotonic
             self.rate_limit = DEFAULT_RATE_LIMIT
             self.credentials = dict(self._initial_credentials)
+            self.offline_actions = set()
 
     def inject(self, fault: Fault) -> None:
         with self._lock:
@@ -198,8 +219,12 @@ class FaceIdEmulator:
                 raise ApiError(fault.code, fault.message)
             params = _json_object(body)
             region = headers.get("x-tc-region", "")
+            if action in self.offline_actions:
+                raise ApiError("ActionOffline", f"The action `{action}` has been taken offline.")
             if action == "CreateUploadUrl":
                 result = self._create_upload_url(params, region)
+            elif action == "ApplyWebVerificationBizTokenIntl":
+                result = self._apply_web_verification_biz_token_intl(params)
             else:
                 result = self._apply_web_verification_token(params)
             call["outcome"] = "ok"
@@ -304,6 +329,40 @@ class FaceIdEmulator:
             )
         return {"BizToken": token, "VerificationUrl": f"{self.base_url}/verify/{token}"}
 
+    def _apply_web_verification_biz_token_intl(self, params: dict[str, Any]) -> dict[str, Any]:
+        allowed = ("RedirectURL", "CompareImageBase64", "Extra", "Config")
+        _check_params(params, required=("RedirectURL",), allowed=allowed)
+        redirect = params["RedirectURL"]
+        if not isinstance(redirect, str) or urlsplit(redirect).scheme not in ("http", "https"):
+            raise ApiError("InvalidParameterValue", "The value of parameter `RedirectURL` is not a valid URL.")
+        image = params.get("CompareImageBase64")
+        if image is not None:
+            if not isinstance(image, str) or len(image) > INTL_MAX_BASE64:
+                raise ApiError("InvalidParameterValue", "The value of parameter `CompareImageBase64` is invalid.")
+            try:
+                base64.b64decode(image, validate=True)
+            except (binascii.Error, ValueError):
+                raise ApiError("InvalidParameterValue.ImageDecodeFailed", "The image could not be decoded.") from None
+        extra = params.get("Extra")
+        if extra is not None and (not isinstance(extra, str) or len(extra) > 1000):
+            raise ApiError("InvalidParameterValue", "The value of parameter `Extra` is invalid.")
+        config = params.get("Config", {})
+        if not isinstance(config, dict) or any(k not in INTL_CONFIG_KEYS for k in config):
+            raise ApiError("InvalidParameterValue", "The value of parameter `Config` is invalid.")
+        token = str(uuid.uuid4()).upper()
+        with self._lock:
+            self.sessions[token] = WebSession(
+                biz_token=token,
+                redirect_url=redirect,
+                compare_image_url="",
+                compare_image_md5=hashlib.md5(base64.b64decode(image or ""), usedforsecurity=False).hexdigest(),
+                created_at=self.now(),
+                flow="intl",
+                ttl_s=INTL_TOKEN_TTL_S,
+                extra=extra,
+            )
+        return {"BizToken": token, "VerificationURL": f"{self.base_url}/verify/{token}"}
+
     def _create_upload_url(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         _check_params(params, required=("TargetAction",), allowed=("TargetAction",))
         if params["TargetAction"] != "ApplyWebVerificationToken":
@@ -357,7 +416,7 @@ class FaceIdEmulator:
     # -- the hosted verification page -----------------------------------------------------------
     def verification_page(self, token: str) -> Answer:
         session = self.sessions.get(token)
-        if session is None or self.now() - session.created_at > TOKEN_TTL_S:
+        if session is None or self.now() - session.created_at > session.ttl_s:
             return Answer(404, b"<h1>This verification link is not valid or has expired.</h1>", "text/html")
         safe = html.escape(token)
         page = f"""<!doctype html><html><head><meta charset="utf-8"><title>FaceID (local emulator)</title></head>
@@ -472,6 +531,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif command == "config":
             emulator.clock_offset_s = float(options.get("clock_offset_s", emulator.clock_offset_s))
             emulator.rate_limit = int(options.get("rate_limit", emulator.rate_limit))
+            if "offline_actions" in options:
+                emulator.offline_actions = set(options["offline_actions"])
         else:
             return Answer(404, b'{"error": "unknown control command"}')
         return Answer(200, b'{"ok": true}')

@@ -16,6 +16,9 @@ BASE = {
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch):
     for name in (
+        "FACEID_FLOW",
+        "FACEID_INTL_CONFIG",
+        "S3_UPLOADS",
         "FACEID_REGION",
         "FACEID_ENDPOINT",
         "FACEID_REDIRECT_HOSTS",
@@ -46,10 +49,45 @@ def test_defaults_follow_the_contract(env) -> None:
     assert settings.allowed_redirect_hosts == {"app.example.com"}
 
 
-@pytest.mark.parametrize("region", ["ap-singapore", "ap-jakarta"])
-def test_both_supported_regions_are_accepted(env, region: str) -> None:
-    env(FACEID_REGION=region)
-    assert load_settings().faceid_region == region
+@pytest.mark.parametrize(
+    ("region", "flow", "s3_uploads"),
+    [
+        ("ap-singapore", "legacy", "true"),
+        ("ap-singapore", "intl", "true"),
+        ("ap-jakarta", "intl", "true"),
+        ("ap-jakarta", "legacy", "false"),
+    ],
+)
+def test_both_supported_regions_are_accepted(env, region: str, flow: str, s3_uploads: str) -> None:
+    env(FACEID_REGION=region, FACEID_FLOW=flow, S3_UPLOADS=s3_uploads)
+    settings = load_settings()
+    assert (settings.faceid_region, settings.faceid_flow) == (region, flow)
+
+
+def test_region_table_refuses_an_impossible_combination_at_start(env) -> None:
+    # GIVEN Jakarta (no CreateUploadUrl) with the legacy flow and S3 uploads, which need it
+    env(FACEID_REGION="ap-jakarta", FACEID_FLOW="legacy", S3_UPLOADS="true")
+    # THEN the container does not start, and the one line says what to change
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert str(raised.value) == (
+        "faceid-fn configuration error: FaceID in ap-jakarta does not offer CreateUploadUrl, which "
+        "FACEID_FLOW=legacy needs (use FACEID_FLOW=intl, or S3_UPLOADS=false)"
+    )
+
+
+def test_flow_must_be_legacy_or_intl(env) -> None:
+    env(FACEID_FLOW="v2")
+    with pytest.raises(ConfigError, match="FACEID_FLOW"):
+        load_settings()
+
+
+def test_intl_page_config_is_read_as_json_and_checked(env) -> None:
+    env(FACEID_FLOW="intl", FACEID_INTL_CONFIG='{"CheckMode": 2, "Language": "en", "AutoSkip": true}')
+    assert load_settings().faceid_intl_config.params() == {"AutoSkip": True, "CheckMode": 2, "Language": "en"}
+    env(FACEID_FLOW="intl", FACEID_INTL_CONFIG='{"Unknown": 1}')
+    with pytest.raises(ConfigError, match="FACEID_INTL_CONFIG"):
+        load_settings()
 
 
 def test_other_region_fails_with_one_line_naming_the_variable(env) -> None:

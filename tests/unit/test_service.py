@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from faceid_fn.config import Settings
 from faceid_fn.errors import InvalidInput, UpstreamError
 from faceid_fn.models import StartVerification
 from faceid_fn.service import compare_image_url, redirect_url, start_verification
+from tests.aws import md5
 from tests.conftest import COS_URL, VALID_MD5
 
 
@@ -22,6 +24,14 @@ class FakeFaceId:
     def apply_web_verification_token(self, **kwargs: str) -> dict[str, Any]:
         self.calls.append(kwargs)
         return self.answer
+
+    def apply_web_verification_biz_token_intl(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        return {"BizToken": "INTL-1", "VerificationURL": "https://intl.example/1", "RequestId": "rid-i"}
+
+
+def no_read(url: str) -> bytes:
+    raise AssertionError("the legacy flow must not read the photo")
 
 
 def settings(**overrides: Any) -> Settings:
@@ -132,7 +142,9 @@ def test_start_sends_normalised_values_and_answers_with_expiry() -> None:
     now = datetime(2026, 11, 25, 4, 0, 0, 123456, tzinfo=UTC)
     request = StartVerification(CompareImageUrl=COS_URL, CompareImageMd5=VALID_MD5.upper())
     # WHEN a verification is started
-    session = start_verification(request, settings=settings(), faceid=faceid, trace_id="trace-1", now=now)
+    session = start_verification(
+        request, settings=settings(), faceid=faceid, trace_id="trace-1", now=now, read_photo=no_read
+    )
     # THEN FaceID got the lower-case MD5 and the default redirect, and the answer carries the expiry
     assert faceid.calls == [
         {
@@ -153,7 +165,7 @@ def test_policy_failure_makes_no_upstream_call() -> None:
     faceid = FakeFaceId()
     request = StartVerification(CompareImageUrl="https://evil.com/a.jpg", CompareImageMd5=VALID_MD5)
     with pytest.raises(InvalidInput):
-        start_verification(request, settings=settings(), faceid=faceid, trace_id="t")
+        start_verification(request, settings=settings(), faceid=faceid, trace_id="t", read_photo=no_read)
     assert faceid.calls == []
 
 
@@ -161,5 +173,51 @@ def test_an_answer_without_token_is_an_upstream_failure() -> None:
     faceid = FakeFaceId({"RequestId": "rid-2"})
     request = StartVerification(CompareImageUrl=COS_URL, CompareImageMd5=VALID_MD5)
     with pytest.raises(UpstreamError) as raised:
-        start_verification(request, settings=settings(), faceid=faceid, trace_id="t")
+        start_verification(request, settings=settings(), faceid=faceid, trace_id="t", read_photo=no_read)
     assert (raised.value.code, raised.value.request_id, raised.value.status) == ("UpstreamUnavailable", "rid-2", 502)
+
+
+def test_intl_flow_sends_the_photo_and_expires_in_ten_minutes() -> None:
+    # GIVEN the intl flow and a photo whose MD5 the caller states
+    photo = b"\x89PNG\r\n\x1a\n-pixels"
+    faceid = FakeFaceId()
+    now = datetime(2026, 11, 25, 4, 0, 0, tzinfo=UTC)
+    request = StartVerification(CompareImageUrl=COS_URL, CompareImageMd5=md5(photo), Extra="order-17")
+    read: list[str] = []
+    # WHEN started
+    session = start_verification(
+        request,
+        settings=settings(faceid_flow="intl", faceid_intl_config={"CheckMode": 2}),
+        faceid=faceid,
+        trace_id="t",
+        now=now,
+        read_photo=lambda url: read.append(url) or photo,
+    )
+    # THEN FaceID got the photo as base64 with RedirectURL, Extra and Config, and the expiry is 10 min
+    assert read == [COS_URL]
+    assert faceid.calls == [
+        {
+            "redirect_url": "https://app.example.com/done",
+            "compare_image_base64": base64.b64encode(photo).decode(),
+            "extra": "order-17",
+            "config": {"CheckMode": 2},
+            "trace_id": "t",
+        }
+    ]
+    assert session.VerificationUrl == "https://intl.example/1"
+    assert session.ExpiresAt == now + timedelta(minutes=10)
+
+
+def test_intl_flow_refuses_an_md5_mismatch_before_any_upstream_call() -> None:
+    faceid = FakeFaceId()
+    request = StartVerification(CompareImageUrl=COS_URL, CompareImageMd5=VALID_MD5)
+    with pytest.raises(InvalidInput) as raised:
+        start_verification(
+            request,
+            settings=settings(faceid_flow="intl"),
+            faceid=faceid,
+            trace_id="t",
+            read_photo=lambda url: b"\xff\xd8\xff other photo",
+        )
+    assert raised.value.code == "InvalidParameterValue.CompareImageMd5"
+    assert faceid.calls == []

@@ -1,0 +1,181 @@
+"""FACEID_FLOW=intl: the same HTTP contract and upload behaviour over ApplyWebVerificationBizTokenIntl.
+
+The photo is read from COS (a moto server standing in for its S3-compatible API), checked against
+CompareImageMd5, and sent as base64; the legacy action's withdrawal is shown too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from local.sample_photo import png
+from tests.aws import AWS_REGION, IDEMPOTENCY_TABLE, UPLOAD_BUCKET, cos_record, md5, s3_record
+from tests.conftest import Emulator, LogLines, Response, http_event
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+COS_BUCKET = "photos-1250000000"
+PHOTO_KEY = "reference/alice.png"
+PHOTO_URL = f"https://{COS_BUCKET}.cos.ap-singapore.myqcloud.com/{PHOTO_KEY}"
+
+
+def cos_put(cos_server: str, key: str, data: bytes) -> None:
+    client: Any = boto3.client(
+        "s3",
+        endpoint_url=cos_server,
+        region_name="ap-singapore",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    client.create_bucket(Bucket=COS_BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-singapore"})
+    client.put_object(Bucket=COS_BUCKET, Key=key, Body=data)
+
+
+@pytest.fixture
+def intl(configure: Callable[..., None], cos_server: str) -> Callable[..., None]:
+    def apply(**overrides: str) -> None:
+        configure(
+            **{
+                "FACEID_FLOW": "intl",
+                "COS_ENDPOINT": cos_server,
+                "FACEID_INTL_CONFIG": '{"CheckMode": 2, "Language": "en"}',
+                **overrides,
+            }
+        )
+
+    apply()
+    return apply
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    return {"CompareImageUrl": PHOTO_URL, "CompareImageMd5": md5(png()), **overrides}
+
+
+def test_intl_session_sends_the_photo_and_tells_its_true_expiry(
+    intl: Callable[..., None],
+    cos_server: str,
+    invoke: Callable[[dict[str, Any]], Response],
+    emulator: Emulator,
+    logs: LogLines,
+) -> None:
+    # GIVEN the reference photo in COS
+    photo = png()
+    cos_put(cos_server, PHOTO_KEY, photo)
+    before = datetime.now(UTC).replace(microsecond=0)
+    # WHEN a session is started through the same HTTP contract
+    response = invoke(http_event(body=body(Extra="order-17")))
+    # THEN the answer has the same shape, with the intl token's 10-minute life
+    assert response.status == 201, response.body
+    assert set(response.body) == {"BizToken", "VerificationUrl", "RequestId", "ExpiresAt"}
+    assert response.body["VerificationUrl"] == f"{emulator.url}/verify/{response.body['BizToken']}"
+    expires = datetime.fromisoformat(response.body["ExpiresAt"].replace("Z", "+00:00"))
+    assert before + timedelta(minutes=10) <= expires <= datetime.now(UTC) + timedelta(minutes=10)
+    # AND FaceID got the photo itself, the RedirectURL (that casing), Extra and the page Config
+    call = emulator.calls[-1]
+    assert call["action"] == "ApplyWebVerificationBizTokenIntl"
+    assert base64.b64decode(call["params"]["CompareImageBase64"]) == photo
+    assert call["params"]["RedirectURL"] == "https://app.example.com/verification-done"
+    assert call["params"]["Extra"] == "order-17"
+    assert call["params"]["Config"] == {"CheckMode": 2, "Language": "en"}
+    # AND the photo's base64 is in no log line
+    assert call["params"]["CompareImageBase64"] not in logs.text
+    assert "verification started" in logs.text
+
+
+def test_md5_mismatch_is_a_400_and_nothing_is_sent(
+    intl: Callable[..., None], cos_server: str, invoke: Callable[[dict[str, Any]], Response], emulator: Emulator
+) -> None:
+    cos_put(cos_server, PHOTO_KEY, png())
+    response = invoke(http_event(body=body(CompareImageMd5="0" * 32)))
+    assert response.status == 400
+    assert response.body["Error"]["Code"] == "InvalidParameterValue.CompareImageMd5"
+    assert emulator.calls == []
+
+
+def test_oversize_photo_is_a_400_and_nothing_is_sent(
+    intl: Callable[..., None], cos_server: str, invoke: Callable[[dict[str, Any]], Response], emulator: Emulator
+) -> None:
+    intl(UPLOAD_MAX_BYTES="100")
+    big = png(width=64, height=64)
+    cos_put(cos_server, PHOTO_KEY, big)
+    response = invoke(http_event(body=body(CompareImageMd5=md5(big))))
+    assert response.status == 400
+    assert response.body["Error"]["Code"] == "InvalidParameterValue.CompareImageUrl"
+    assert "larger than 100 bytes" in response.body["Error"]["Message"]
+    assert emulator.calls == []
+
+
+def test_missing_photo_is_a_400(
+    intl: Callable[..., None], cos_server: str, invoke: Callable[[dict[str, Any]], Response], emulator: Emulator
+) -> None:
+    cos_put(cos_server, "other.png", png())
+    response = invoke(http_event(body=body()))
+    assert response.status == 400
+    assert response.body["Error"]["Code"] == "InvalidParameterValue.CompareImageUrl"
+    assert emulator.calls == []
+
+
+def test_withdrawn_legacy_action_is_a_clear_502_naming_the_setting(
+    configure: Callable[..., None],
+    intl: Callable[..., None],
+    cos_server: str,
+    invoke: Callable[[dict[str, Any]], Response],
+    emulator: Emulator,
+) -> None:
+    # GIVEN FaceID has withdrawn ApplyWebVerificationToken, and the deployment still uses it
+    emulator.state.offline_actions = {"ApplyWebVerificationToken"}
+    configure(FACEID_FLOW="legacy")
+    response = invoke(http_event(body=body(CompareImageUrl=PHOTO_URL)))
+    # THEN callers get a 502 that says what to change
+    assert response.status == 502
+    assert response.body["Error"] == {
+        "Code": "ActionOffline",
+        "Message": "FaceID no longer offers ApplyWebVerificationToken: set FACEID_FLOW=intl and redeploy",
+    }
+    assert response.body["RequestId"] == emulator.calls[-1]["request_id"]
+    # AND with FACEID_FLOW=intl the same request starts a session
+    cos_put(cos_server, PHOTO_KEY, png())
+    intl()
+    assert invoke(http_event(body=body())).status == 201
+
+
+def test_s3_upload_in_the_intl_flow_needs_no_upload_slot(
+    intl: Callable[..., None], invoke: Callable[[dict[str, Any]], Response], emulator: Emulator, lambda_context: Any
+) -> None:
+    intl(IDEMPOTENCY_TABLE=IDEMPOTENCY_TABLE)
+    photo = png(seed=3)
+    boto3.client("s3", region_name=AWS_REGION).put_object(Bucket=UPLOAD_BUCKET, Key="a.png", Body=photo)
+    import handler
+
+    event = {"Records": [s3_record(UPLOAD_BUCKET, "a.png", photo)]}
+    first = handler.handler(json.loads(json.dumps(event)), lambda_context)
+    second = handler.handler(json.loads(json.dumps(event)), lambda_context)
+    assert first == second
+    [session] = first["Sessions"]
+    assert session["Source"]["Key"] == "a.png"
+    assert [c["action"] for c in emulator.calls] == ["ApplyWebVerificationBizTokenIntl"]
+    assert base64.b64decode(emulator.calls[0]["params"]["CompareImageBase64"]) == photo
+    assert emulator.calls[0]["params"]["Extra"] == f"s3:{UPLOAD_BUCKET}/a.png#{md5(photo)}"
+
+
+def test_cos_upload_in_the_intl_flow_reads_the_photo(
+    intl: Callable[..., None], cos_server: str, emulator: Emulator, lambda_context: Any
+) -> None:
+    photo = png(seed=5)
+    cos_put(cos_server, PHOTO_KEY, photo)
+    import handler
+
+    summary = handler.handler(
+        {"Records": [cos_record(PHOTO_KEY, size=len(photo), md5_meta=md5(photo))]}, lambda_context
+    )
+    assert summary["Failures"] == []
+    assert base64.b64decode(emulator.calls[-1]["params"]["CompareImageBase64"]) == photo
