@@ -9,7 +9,7 @@ from __future__ import annotations
 import binascii
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import (
     APIGatewayHttpResolver,
@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayProxyEventModel,
@@ -34,9 +34,9 @@ from pydantic import BaseModel, ValidationError
 from faceid_fn import container
 from faceid_fn.errors import ServiceError
 from faceid_fn.flows import INTL_MAX_PHOTO_BYTES
-from faceid_fn.models import ErrorBody, ErrorDetail, Session, StartVerification
+from faceid_fn.models import ErrorBody, ErrorDetail, Session, StartVerification, VerificationResult
 from faceid_fn.observability import logger, metrics
-from faceid_fn.service import start_verification
+from faceid_fn.service import read_result, start_verification
 from faceid_fn.storage import read_photo_at
 
 ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
@@ -54,7 +54,12 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
 }
 
 # Messages for validation errors are ours: a caller's input is never echoed back.
+BIZ_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{8,128}$"  # noqa: S105 - a pattern, not a secret
+
 _FIELD_RULES = {
+    "BizToken": "The BizToken in the path is not valid",
+    "include": "include may only be `media`",
+    "Extra": "Extra must be a string of at most 1000 characters",
     "CompareImageUrl": "CompareImageUrl must be a non-empty string of at most 4096 characters",
     "CompareImageMd5": "CompareImageMd5 must be 32 hexadecimal digits",
     "RedirectUrl": "RedirectUrl must be a string of at most 2048 characters",
@@ -118,6 +123,30 @@ def _register_routes(app: ApiGatewayResolver) -> None:
             session = start_keyed(request={"Body": body.model_dump(mode="json"), "TraceId": trace_id})
         return Response(status_code=HTTPStatus.CREATED, content_type=content_types.APPLICATION_JSON, body=session)
 
+    @app.get(
+        "/verifications/<biz_token>",
+        summary="Read the outcome of a FaceID web verification",
+        responses={
+            200: {"description": "The outcome", "content": {"application/json": {"model": VerificationResult}}},
+            **{k: v for k, v in ERROR_RESPONSES.items() if k != 409},
+            404: {"description": "Unknown BizToken", "content": {"application/json": {"model": ErrorBody}}},
+        },
+    )
+    def get_verification(
+        biz_token: Annotated[str, Path(pattern=BIZ_TOKEN_PATTERN, description="The session's BizToken")],
+        include: Annotated[
+            Literal["media"] | None,
+            Query(description="`media`: also return BestFrameBase64/VideoBase64 (intl flow; personal data)"),
+        ] = None,
+    ) -> VerificationResult:
+        return read_result(
+            biz_token,
+            settings=container.settings(),
+            faceid=container.faceid(),
+            trace_id=logger.get_correlation_id() or _request_id(app),
+            include_media=include == "media",
+        )
+
     @app.exception_handler(ServiceError)
     def on_service_error(exc: ServiceError) -> Response[dict[str, Any]]:
         return _error(app, exc.status, exc.code, exc.message, exc.request_id, exc.headers)
@@ -177,6 +206,7 @@ def validation_error(errors: Any) -> tuple[str, str]:
         if loc == ["body"] or (kind == "model_attributes_type" and len(loc) <= 1):
             return "InvalidParameter", "The body must be a JSON object"
         field = loc[1] if len(loc) > 1 and loc[0] == "body" else loc[-1] if loc else ""
+        field = {"biz_token": "BizToken"}.get(field, field)
         if kind == "missing":
             return "InvalidParameter", f"{field} is required"
         if kind == "extra_forbidden":

@@ -68,6 +68,8 @@ def upstream_status(code: str) -> HTTPStatus:
     """HTTP status for a FaceID error code (or one of our two transport codes)."""
     if code == UPSTREAM_TIMEOUT:
         return HTTPStatus.GATEWAY_TIMEOUT
+    if code in ("InvalidParameterValue.BizTokenIllegal", "InvalidParameterValue.BizTokenExpired"):
+        return HTTPStatus.NOT_FOUND  # unknown token, or one whose result FaceID no longer keeps
     if code.startswith(_CLIENT_CODES):
         return HTTPStatus.BAD_REQUEST
     if code.startswith("ResourceNotFound"):

@@ -130,6 +130,10 @@ class FaceId:
             params["Config"] = config
         return self.call(APPLY_WEB_VERIFICATION_BIZ_TOKEN_INTL, params, trace_id=trace_id, idempotent=False)
 
+    def get_result(self, *, result_action: str, biz_token: str, trace_id: str) -> dict[str, Any]:
+        """Read a session's outcome (GetWebVerificationResult or its Intl successor): a retried read."""
+        return self.call(result_action, {"BizToken": biz_token}, trace_id=trace_id, idempotent=True)
+
     def check_credentials(self) -> None:
         """Read the credentials once (cold start): a missing or malformed secret fails here."""
         self._client.credential.get_credential_info()

@@ -46,6 +46,40 @@ class Session(BaseModel):
     ExpiresAt: datetime = Field(description="When the BizToken stops being usable (UTC).")
 
 
+class VerificationDetail(BaseModel):
+    """One attempt of the person, as FaceID reports it (every field may be null)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    ErrorCode: int | None = None
+    ErrorMsg: str | None = None
+    LivenessErrorCode: int | None = None
+    LivenessErrorMsg: str | None = None
+    CompareErrorCode: int | None = None
+    CompareErrorMsg: str | None = None
+    ReqTimestamp: int | None = Field(default=None, description="Milliseconds since the epoch")
+    Similarity: float | None = Field(default=None, ge=0, le=100)
+    Seq: str | None = None
+
+
+class VerificationResult(BaseModel):
+    """Answer of `GET /verifications/{BizToken}`."""
+
+    BizToken: str
+    Status: Literal["pending", "passed", "failed", "expired"]
+    ErrorCode: int | None = Field(description="FaceID's result code: 0 passed, null not finished")
+    ErrorMsg: str | None
+    VerificationDetailList: list[VerificationDetail] = []
+    VideoBestFrameUrl: str | None = Field(default=None, description="Pre-signed, valid 10 minutes (legacy)")
+    VideoBestFrameMd5: str | None = None
+    VideoUrl: str | None = Field(default=None, description="Pre-signed, valid 10 minutes (legacy)")
+    VideoMd5: str | None = None
+    Extra: str | None = Field(default=None, description="The caller's reference (intl)")
+    BestFrameBase64: str | None = Field(default=None, description="Only with ?include=media (intl)")
+    VideoBase64: str | None = Field(default=None, description="Only with ?include=media (intl)")
+    RequestId: str
+
+
 class ErrorDetail(BaseModel):
     Code: str
     Message: str

@@ -7,13 +7,15 @@ import hashlib
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 from urllib.parse import SplitResult, unquote, urlsplit
+
+from pydantic import ValidationError
 
 from faceid_fn.config import IntlConfig, Settings, is_loopback
 from faceid_fn.errors import InvalidInput, UpstreamError
 from faceid_fn.flows import APPLY_LEGACY, FLOWS, FlowName
-from faceid_fn.models import Session, StartVerification
+from faceid_fn.models import Session, StartVerification, VerificationResult
 from faceid_fn.observability import logger, metrics
 from faceid_fn.redaction import redact_url
 
@@ -199,3 +201,59 @@ def _session(answer: dict[str, object], flow: FlowName, started_at: datetime, *,
         RequestId=request_id,
         ExpiresAt=started_at.replace(microsecond=0) + FLOWS[flow].token_ttl,
     )
+
+
+# GetWebVerificationResult's ErrorCode 15: the token expired before the person finished.
+TOKEN_EXPIRED = 15
+
+
+class ResultGateway(Protocol):
+    def get_result(self, *, result_action: str, biz_token: str, trace_id: str) -> dict[str, object]: ...
+
+
+def result_status(error_code: int | None) -> Literal["pending", "passed", "failed", "expired"]:
+    if error_code is None:
+        return "pending"
+    if error_code == 0:
+        return "passed"
+    return "expired" if error_code == TOKEN_EXPIRED else "failed"
+
+
+def read_result(
+    biz_token: str, *, settings: Settings, faceid: ResultGateway, trace_id: str, include_media: bool = False
+) -> VerificationResult:
+    """GET /verifications/{BizToken}: FaceID's outcome, with a normalised Status."""
+    flow = FLOWS[settings.faceid_flow]
+    try:
+        answer = faceid.get_result(result_action=flow.result_action, biz_token=biz_token, trace_id=trace_id)
+    except UpstreamError as exc:
+        if exc.code != "InvalidParameterValue.BizTokenExpired":
+            raise
+        answer = {"ErrorCode": None, "ErrorMsg": exc.message, "RequestId": exc.request_id, "expired": True}
+    try:
+        code = answer.get("ErrorCode")
+        result = VerificationResult.model_validate(
+            {
+                **{k: v for k, v in answer.items() if k in VerificationResult.model_fields},
+                "BizToken": biz_token,
+                "Status": "expired" if answer.get("expired") else result_status(code),  # type: ignore[arg-type]
+                "VerificationDetailList": answer.get("VerificationDetailList") or [],
+                "BestFrameBase64": answer.get("BestFrameBase64") if include_media else None,
+                "VideoBase64": answer.get("VideoBase64") if include_media else None,
+            }
+        )
+    except ValidationError:
+        raise UpstreamError(
+            "UpstreamUnavailable", "FaceID's result could not be read", str(answer.get("RequestId"))
+        ) from None
+    metrics.add_metric(name="ResultRead", unit="Count", value=1)
+    logger.info(
+        "verification result read",
+        extra={
+            "biz_token": biz_token,
+            "status": result.Status,
+            "error_code": result.ErrorCode,
+            "faceid_request_id": result.RequestId,
+        },
+    )
+    return result

@@ -62,7 +62,15 @@ LOCAL_SECRET_ID = "AKIDlocalEmulatorFaceidFn0000000000"
 LOCAL_SECRET_KEY = "LocalEmulatorSecretKey0NotForProduction"
 
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
-ACTIONS = ("ApplyWebVerificationToken", "CreateUploadUrl", "ApplyWebVerificationBizTokenIntl")
+ACTIONS = (
+    "ApplyWebVerificationToken",
+    "CreateUploadUrl",
+    "GetWebVerificationResult",
+    "ApplyWebVerificationBizTokenIntl",
+    "GetWebVerificationResultIntl",
+)
+# How long FaceID keeps a result readable: the token's two hours (legacy), three days (intl).
+RESULT_RETENTION_S = {"legacy": 7200, "intl": 3 * 24 * 3600}
 INTL_TOKEN_TTL_S = 600
 INTL_MAX_BASE64 = 8 * 1024 * 1024
 INTL_CONFIG_KEYS = (
@@ -124,6 +132,10 @@ class Answer:
     body: bytes
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+
+
+# The "best frame" the emulator reports for a finished session: a few bytes with a JPEG signature.
+_SAMPLE_FRAME = b"\xff\xd8\xff\xe0" + bytes(range(60))
 
 
 class ApiError(Exception):
@@ -225,6 +237,8 @@ class FaceIdEmulator:
                 result = self._create_upload_url(params, region)
             elif action == "ApplyWebVerificationBizTokenIntl":
                 result = self._apply_web_verification_biz_token_intl(params)
+            elif action in ("GetWebVerificationResult", "GetWebVerificationResultIntl"):
+                result = self._get_result(params, intl=action.endswith("Intl"))
             else:
                 result = self._apply_web_verification_token(params)
             call["outcome"] = "ok"
@@ -362,6 +376,60 @@ class FaceIdEmulator:
                 extra=extra,
             )
         return {"BizToken": token, "VerificationURL": f"{self.base_url}/verify/{token}"}
+
+    def _get_result(self, params: dict[str, Any], *, intl: bool) -> dict[str, Any]:
+        """GetWebVerificationResult(Intl), with the response shape of the real API (SDK 3.1.49 models)."""
+        _check_params(params, required=("BizToken",), allowed=("BizToken",))
+        session = self.sessions.get(params["BizToken"]) if isinstance(params["BizToken"], str) else None
+        if session is None or (session.flow == "intl") != intl:
+            raise ApiError("InvalidParameterValue.BizTokenIllegal", "The BizToken is invalid.")
+        age = self.now() - session.created_at
+        if age > RESULT_RETENTION_S[session.flow]:
+            raise ApiError("InvalidParameterValue.BizTokenExpired", "The BizToken has expired.")
+        answer: dict[str, Any] = {"ErrorCode": None, "ErrorMsg": None, "VerificationDetailList": None}
+        if session.outcome is None and age > session.ttl_s:
+            answer.update(ErrorCode=15, ErrorMsg="Token expired")
+        elif session.outcome is not None:
+            passed = session.outcome == "pass"
+            code, message = (0, "Success") if passed else (1001, "Liveness check failed")
+            answer.update(
+                ErrorCode=code,
+                ErrorMsg=message,
+                VerificationDetailList=[
+                    {
+                        "ErrorCode": code,
+                        "ErrorMsg": message,
+                        "LivenessErrorCode": 0 if passed else 1001,
+                        "LivenessErrorMsg": "Success" if passed else "Liveness check failed",
+                        "CompareErrorCode": 0 if passed else None,
+                        "CompareErrorMsg": "Success" if passed else None,
+                        "ReqTimestamp": int(session.created_at * 1000) + 30_000,
+                        "Similarity": 92.5 if passed else None,
+                        "Seq": f"{session.biz_token[:8].lower()}-seq-1",
+                    }
+                ],
+            )
+            frame = _SAMPLE_FRAME
+            if intl:
+                answer.update(
+                    BestFrameBase64=base64.b64encode(frame).decode(),
+                    VideoBase64=base64.b64encode(frame * 4).decode(),
+                    OCRResult=None,
+                )
+            else:
+                signed = urlencode(
+                    {"q-sign-algorithm": "sha1", "q-ak": "AKIDfaceidMedia", "q-signature": uuid.uuid4().hex}
+                )
+                media = f"https://faceid-media-1250000000.cos.ap-singapore.myqcloud.com/{session.biz_token}"
+                answer.update(
+                    VideoBestFrameUrl=f"{media}/best.jpg?{signed}",
+                    VideoBestFrameMd5=hashlib.md5(frame, usedforsecurity=False).hexdigest(),
+                    VideoUrl=f"{media}/video.mp4?{signed}",
+                    VideoMd5=hashlib.md5(frame * 4, usedforsecurity=False).hexdigest(),
+                )
+        if intl:
+            answer["Extra"] = session.extra
+        return answer
 
     def _create_upload_url(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         _check_params(params, required=("TargetAction",), allowed=("TargetAction",))
