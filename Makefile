@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 export SLS_TELEMETRY_DISABLED := 1
 export SLS_NOTIFICATIONS_MODE := off
 
-.PHONY: setup run test lint typecheck unit integration e2e fmt lock clean
+.PHONY: setup browser openapi run test lint typecheck unit integration e2e fuzz fmt lock clean
 
-setup: $(VENV)/.installed node_modules/.installed ## install Python (venv) and npm dependencies
+setup: $(VENV)/.installed node_modules/.installed browser ## install Python (venv), npm and browser dependencies
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-fund --no-audit --loglevel=error
 	touch $@
+
+browser: ## Debian's Chromium for the browser journey test (no browser download from elsewhere)
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+openapi: setup ## regenerate openapi.json from the routes (tests fail when it is stale)
+	$(BIN)/python -m faceid_fn.openapi > openapi.json
 
 run: setup ## FaceID emulator + the function under `osls offline`, both on 127.0.0.1
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH local/run.sh
@@ -41,6 +47,9 @@ integration: setup
 e2e: setup
 	$(BIN)/pytest tests/e2e
 
+fuzz: setup
+	$(BIN)/pytest tests/fuzz
+
 fmt: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -50,4 +59,4 @@ lock: ## re-pin Python dependencies from requirements*.in
 	$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .serverless
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .serverless .local-logs test-output

@@ -8,10 +8,13 @@ export EMULATOR_PORT=${EMULATOR_PORT:-9000}
 export MOTO_PORT=${MOTO_PORT:-5000}
 export OFFLINE_HTTP_PORT=${OFFLINE_HTTP_PORT:-3000}
 export OFFLINE_LAMBDA_PORT=${OFFLINE_LAMBDA_PORT:-3002}
+export DEMO_PORT=${DEMO_PORT:-8080}
 
 # FaceID: the emulator (local/emulator.py) and its own local credentials.
 export FACEID_ENDPOINT="http://127.0.0.1:${EMULATOR_PORT}"
-export FACEID_REDIRECT_URL=${FACEID_REDIRECT_URL:-"http://127.0.0.1:${OFFLINE_HTTP_PORT}/done"}
+# The demo app (local/demo/) is where FaceID sends the browser back, and the API's CORS origin.
+export FACEID_REDIRECT_URL=${FACEID_REDIRECT_URL:-"http://127.0.0.1:${DEMO_PORT}/"}
+export CORS_ORIGIN="http://127.0.0.1:${DEMO_PORT}"
 export TENCENTCLOUD_SECRET_ID=AKIDlocalEmulatorFaceidFn0000000000
 export TENCENTCLOUD_SECRET_KEY=LocalEmulatorSecretKey0NotForProduction
 export FACEID_CREDENTIALS_SECRET=""   # deployed stages read Secrets Manager instead

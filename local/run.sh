@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start the local stack on 127.0.0.1: the FaceID emulator, a moto server (S3, DynamoDB and a COS
-# stand-in, seeded with the sample photos) and the function under `osls offline`; check that a
+# stand-in, seeded with the sample photos), the demo app and the function under `osls offline`; check that a
 # session can be started, print the commands to start more, and keep running until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,9 @@ moto_server -H 127.0.0.1 -p "$MOTO_PORT" > .local-logs/moto.log 2>&1 & pids+=($!
 wait_for "$AWS_ENDPOINT_URL_S3/moto-api/" "moto server (S3, DynamoDB, COS stand-in)" .local-logs/moto.log
 python -m local.seed >> .local-logs/moto.log
 
+python -m http.server "$DEMO_PORT" --bind 127.0.0.1 --directory local/demo > .local-logs/demo.log 2>&1 & pids+=($!)
+wait_for "http://127.0.0.1:${DEMO_PORT}/" "demo app server" .local-logs/demo.log
+
 node_modules/.bin/osls offline start > .local-logs/offline.log 2>&1 & pids+=($!)
 wait_for "http://127.0.0.1:${OFFLINE_HTTP_PORT}/" "osls offline" .local-logs/offline.log
 
@@ -45,6 +48,8 @@ echo
 echo "Ready. Start a verification session with:"
 echo
 echo "  ${curl_line}"
+echo
+echo "Demo app (the whole journey in a browser): http://127.0.0.1:${DEMO_PORT}/?api=http://127.0.0.1:${OFFLINE_HTTP_PORT}"
 echo
 echo "Upload events against the same stack (in another shell):"
 echo

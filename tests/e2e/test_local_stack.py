@@ -10,84 +10,16 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import signal
 import subprocess
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import ROOT, VALID_MD5, free_port
+from tests.conftest import ROOT, VALID_MD5
+from tests.e2e.conftest import LocalStack
 
 pytestmark = pytest.mark.e2e
-
-BIN = ROOT / ".venv" / "bin"
-OSLS = ROOT / "node_modules" / ".bin" / "osls"
-
-
-def node_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        VIRTUAL_ENV=str(ROOT / ".venv"),
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        SLS_TELEMETRY_DISABLED="1",
-        SLS_NOTIFICATIONS_MODE="off",
-    )
-    env.update(extra)
-    return env
-
-
-class LocalStack:
-    def __init__(self, process: subprocess.Popen[str], output: list[str], ports: dict[str, str]) -> None:
-        self.process, self.output, self.ports = process, output, ports
-        self.http = f"http://127.0.0.1:{ports['OFFLINE_HTTP_PORT']}"
-        self.emulator = f"http://127.0.0.1:{ports['EMULATOR_PORT']}"
-
-    @property
-    def curl_line(self) -> str:
-        lines = [line.strip() for line in self.output if line.strip().startswith("curl ")]
-        assert lines, "run.sh printed no curl line:\n" + "".join(self.output)
-        return lines[-1]
-
-    def calls(self) -> list[dict[str, Any]]:
-        return list(requests.get(f"{self.emulator}/__emulator__/calls", timeout=5).json())
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    if not OSLS.exists():
-        pytest.fail("node_modules is missing: run `make setup` (the test command does)")
-    ports = {
-        name: str(free_port()) for name in ("OFFLINE_HTTP_PORT", "OFFLINE_LAMBDA_PORT", "EMULATOR_PORT", "MOTO_PORT")
-    }
-    env = node_env(**ports)
-    process = subprocess.Popen(
-        [str(ROOT / "local" / "run.sh")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output: list[str] = []
-    deadline = time.monotonic() + 90
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            pytest.fail("local/run.sh exited early:\n" + "".join(output))
-        output.append(line)
-        if line.startswith("Press Ctrl-C"):
-            break
-    else:
-        os.killpg(process.pid, signal.SIGTERM)
-        pytest.fail("local/run.sh was not ready within 90 s:\n" + "".join(output))
-    yield LocalStack(process, output, ports)
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
 
 
 def test_run_script_self_check_started_a_session(stack: LocalStack) -> None:

@@ -20,10 +20,9 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
 def openapi_document() -> dict[str, Any]:
-    from faceid_fn import api
+    from faceid_fn.openapi import document
 
-    document: dict[str, Any] = json.loads(api.resolver("http").get_openapi_json_schema(title="faceid-fn"))
-    return document
+    return document()
 
 
 def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
