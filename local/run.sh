@@ -34,7 +34,7 @@ wait_for "http://127.0.0.1:${DEMO_PORT}/" "demo app server" .local-logs/demo.log
 node_modules/.bin/osls offline start > .local-logs/offline.log 2>&1 & pids+=($!)
 wait_for "http://127.0.0.1:${OFFLINE_HTTP_PORT}/" "osls offline" .local-logs/offline.log
 
-body='{"CompareImageUrl": "https://photos-1250000000.cos.ap-singapore.myqcloud.com/alice/reference.jpg", "CompareImageMd5": "9e107d9d372bb6826bd81d3542a419d6"}'
+body='{"CompareImageUrl": "https://photos-1250000000.cos.ap-singapore.myqcloud.com/reference/alice.png", "CompareImageMd5": "43260cb380965ad3022baec8f7123412"}'
 curl_line="curl -s -i -X POST http://127.0.0.1:${OFFLINE_HTTP_PORT}/verifications -H 'content-type: application/json' -d '${body}'"
 
 echo "FaceID emulator: ${FACEID_ENDPOINT}   (log: .local-logs/emulator.log)"

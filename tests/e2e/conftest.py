@@ -31,8 +31,8 @@ def node_env(**extra: str) -> dict[str, str]:
 
 
 class LocalStack:
-    def __init__(self, process: subprocess.Popen[str], output: list[str], ports: dict[str, str]) -> None:
-        self.process, self.output, self.ports = process, output, ports
+    def __init__(self, process: subprocess.Popen[str], output: list[str], ports: dict[str, str], flow: str) -> None:
+        self.process, self.output, self.ports, self.flow = process, output, ports, flow
         self.http = f"http://127.0.0.1:{ports['OFFLINE_HTTP_PORT']}"
         self.emulator = f"http://127.0.0.1:{ports['EMULATOR_PORT']}"
         self.demo = f"http://127.0.0.1:{ports['DEMO_PORT']}/?api={self.http}"
@@ -43,19 +43,28 @@ class LocalStack:
         assert lines, "run.sh printed no curl line:\n" + "".join(self.output)
         return lines[-1]
 
+    @property
+    def apply_action(self) -> str:
+        return "ApplyWebVerificationBizTokenIntl" if self.flow == "intl" else "ApplyWebVerificationToken"
+
+    @property
+    def result_action(self) -> str:
+        return "GetWebVerificationResultIntl" if self.flow == "intl" else "GetWebVerificationResult"
+
     def calls(self) -> list[dict[str, Any]]:
         return list(requests.get(f"{self.emulator}/__emulator__/calls", timeout=5).json())
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
+@pytest.fixture(scope="session", params=["legacy", "intl"])
+def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """The local stack, once per FaceID flow: every end-to-end test runs under both."""
     if not OSLS.exists():
         pytest.fail("node_modules is missing: run `make setup` (the test command does)")
     ports = {
         name: str(free_port())
         for name in ("OFFLINE_HTTP_PORT", "OFFLINE_LAMBDA_PORT", "EMULATOR_PORT", "MOTO_PORT", "DEMO_PORT")
     }
-    env = node_env(**ports)
+    env = node_env(**ports, FACEID_FLOW=request.param)
     process = subprocess.Popen(
         [str(ROOT / "local" / "run.sh")],
         cwd=ROOT,
@@ -78,6 +87,6 @@ def stack() -> Iterator[LocalStack]:
     else:
         os.killpg(process.pid, signal.SIGTERM)
         pytest.fail("local/run.sh was not ready within 90 s:\n" + "".join(output))
-    yield LocalStack(process, output, ports)
+    yield LocalStack(process, output, ports, request.param)
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=20)

@@ -63,9 +63,9 @@ def test_journey_from_demo_app_to_outcome(stack: LocalStack, browser: Any, choic
         assert page.inner_text("#code") == code
         assert page.inner_text("#token") == token
         SCREENSHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"journey-{status}.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"journey-{stack.flow}-{status}.png"), full_page=True)
     finally:
         page.close()
-    assert Path(SCREENSHOTS / f"journey-{status}.png").stat().st_size > 0
-    reads = [c for c in stack.calls() if c["action"] == "GetWebVerificationResult" and c["outcome"] == "ok"]
+    assert Path(SCREENSHOTS / f"journey-{stack.flow}-{status}.png").stat().st_size > 0
+    reads = [c for c in stack.calls() if c["action"] == stack.result_action and c["outcome"] == "ok"]
     assert reads  # the page's outcome came through the backend's GET, not from the emulator directly
