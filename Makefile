@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export SLS_TELEMETRY_DISABLED := 1
 export SLS_NOTIFICATIONS_MODE := off
 
-.PHONY: setup browser openapi run test lint typecheck unit integration e2e fuzz fmt lock clean
+.PHONY: setup browser openapi package run test lint typecheck unit integration e2e fuzz fmt lock clean
 
 setup: $(VENV)/.installed node_modules/.installed browser ## install Python (venv), npm and browser dependencies
 
@@ -24,6 +24,10 @@ browser: ## Debian's Chromium for the browser journey test (no browser download 
 
 openapi: setup ## regenerate openapi.json from the routes (tests fail when it is stale)
 	$(BIN)/python -m faceid_fn.openapi > openapi.json
+
+package: setup ## build .build/faceid-fn.zip for serverless.yml's runtime, then `osls package` with it
+	$(BIN)/python deploy/package.py
+	FACEID_ARTIFACT=.build/faceid-fn.zip node_modules/.bin/osls package
 
 run: setup ## FaceID emulator + the function under `osls offline`, both on 127.0.0.1
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH local/run.sh
@@ -59,4 +63,4 @@ lock: ## re-pin Python dependencies from requirements*.in
 	$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .serverless .local-logs test-output
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .serverless .local-logs test-output .build .bench

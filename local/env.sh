@@ -29,4 +29,5 @@ export IDEMPOTENCY_TABLE=faceid-fn-idempotency-dev
 export UPLOAD_BUCKET=faceid-fn-uploads-dev
 
 export POWERTOOLS_TRACE_DISABLED=true
+export FACEID_ARTIFACT=""   # osls offline/invoke local run the source, not the (arm64) deploy artifact
 export SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off

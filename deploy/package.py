@@ -1,0 +1,147 @@
+"""Build the Lambda deployment artifact: handler.py, faceid_fn/ and the runtime dependencies only.
+
+    python deploy/package.py                  # for the runtime/architecture in serverless.yml
+    python deploy/package.py --arch x86_64    # same recipe for this machine (the import test)
+
+Dependencies come from requirements.txt as wheels for the target platform (pip --platform,
+--python-version, --only-binary; no Docker). What the Lambda Python runtime already provides
+(boto3 and botocore's own dependencies) is left out, and so are parts of libraries this function
+never imports (listed in UNUSED, each checked: nothing kept imports them). Everything is compiled
+to bytecode by the target Python version (found with pyenv) and shipped as bytecode only
+(sourceless .pyc: half the size, and nothing to compile at cold start on Lambda's read-only disk;
+tracebacks keep file and line). The zip has fixed timestamps: the same inputs give the same artifact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Provided by the Lambda Python runtime; the function only uses them through Powertools
+# (Idempotency, Parameters) and storage.py, which import them lazily.
+RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six"}
+# Subpackages of dependencies that nothing in the function (or in what it imports) uses.
+UNUSED = [
+    "pydantic/v1",  # pydantic's v1 compatibility layer
+    "aws_lambda_powertools/utilities/auth_alpha",
+    "aws_lambda_powertools/utilities/batch",
+    "aws_lambda_powertools/utilities/circuit_breaker",
+    "aws_lambda_powertools/utilities/data_masking",
+    "aws_lambda_powertools/utilities/_data_masking",
+    "aws_lambda_powertools/utilities/feature_flags",
+    "aws_lambda_powertools/utilities/kafka",
+    "aws_lambda_powertools/utilities/streaming",
+    "wrapt-stubs",
+    "wrapt/_wrappers.c",  # the C source of the compiled extension next to it
+    # Swagger UI's static bundle, read only by enable_swagger(), which this function never calls.
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui-bundle.min.js",
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui.min.css",
+]
+PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+CODE = ["handler.py", "faceid_fn"]
+
+
+def declared_runtime() -> tuple[str, str]:
+    """(python version, architecture) from serverless.yml's provider section."""
+    text = (ROOT / "serverless.yml").read_text()
+    runtime = re.search(r"^\s+runtime:\s*python(\d+\.\d+)\s*$", text, re.MULTILINE)
+    arch = re.search(r"^\s+architecture:\s*(\w+)\s*$", text, re.MULTILINE)
+    if not runtime:
+        raise SystemExit("serverless.yml declares no python runtime")
+    return runtime.group(1), arch.group(1) if arch else "x86_64"
+
+
+def requirements() -> list[str]:
+    pins = []
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and re.split(r"[=<>\[ ;]", line, maxsplit=1)[0].lower() not in RUNTIME_PROVIDED:
+            pins.append(line)
+    return pins
+
+
+def python_for(version: str) -> str:
+    """An interpreter of the target version (pyenv's, or one on PATH)."""
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for candidate in sorted(pyenv_root.glob(f"versions/{version}.*/bin/python{version}"), reverse=True):
+        return str(candidate)
+    found = shutil.which(f"python{version}")
+    if found:
+        return found
+    raise SystemExit(f"python{version} is needed to compile the artifact's bytecode (pyenv install {version})")
+
+
+def build(arch: str, out: Path) -> Path:
+    version, _ = declared_runtime()
+    staging = out / f"package-{arch}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    subprocess.run(
+        [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--no-deps", "--only-binary=:all:", "--implementation", "cp",
+            "--platform", PLATFORMS[arch], "--python-version", version,
+            "--target", str(staging), *requirements(),
+        ],
+        check=True,
+    )  # fmt: skip
+    for name in CODE:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, staging / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, staging / name)
+    for junk in [*staging.rglob("__pycache__"), staging / "bin", *(staging / part for part in UNUSED)]:
+        if junk.is_dir():
+            shutil.rmtree(junk)
+        elif junk.exists():
+            junk.unlink()
+    for junk_file in [*staging.rglob("*.pyi"), *staging.glob("*.dist-info/RECORD")]:
+        junk_file.unlink()
+    subprocess.run(
+        [
+            python_for(version),
+            "-m",
+            "compileall",
+            "-q",
+            "-b",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            str(staging),
+        ],
+        check=True,
+    )  # -b: foo.pyc beside foo.py, importable once the source is gone
+    for source in staging.rglob("*.py"):
+        source.unlink()
+    artifact = out / ("faceid-fn.zip" if arch == declared_runtime()[1] else f"faceid-fn-{arch}.zip")
+    with zipfile.ZipFile(artifact, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(str(path.relative_to(staging)), date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    return artifact
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", choices=sorted(PLATFORMS), default=None, help="default: serverless.yml's")
+    parser.add_argument("--out", type=Path, default=ROOT / ".build")
+    args = parser.parse_args()
+    artifact = build(args.arch or declared_runtime()[1], args.out)
+    print(
+        f"{artifact.relative_to(ROOT) if artifact.is_relative_to(ROOT) else artifact}: {artifact.stat().st_size} bytes"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The deployment artifact: only runtime code, wheels for the declared runtime, and it really runs.
+
+deploy/package.py builds it for serverless.yml's runtime (python3.12, arm64) and, with the same
+recipe, for this machine's architecture: an arm64 build cannot be loaded on x86_64, so its contents
+and tags are checked statically, and the host build is imported and invoked under Python 3.12 with
+Lambda's path order (the artifact, then the runtime's own boto3).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from deploy import package
+from tests.conftest import ROOT, function_environment
+
+pytestmark = pytest.mark.package
+
+HOST_ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}[platform.machine()]
+ELF_MACHINE = {"arm64": 0xB7, "x86_64": 0x3E}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("build")
+    declared = package.declared_runtime()[1]
+    artifacts = {arch: package.build(arch, out) for arch in {declared, HOST_ARCH}}
+    return {**artifacts, "out": out}
+
+
+def names(artifact: Path) -> list[str]:
+    with zipfile.ZipFile(artifact) as archive:
+        return archive.namelist()
+
+
+def test_declared_runtime_is_what_the_artifact_is_built_for() -> None:
+    assert package.declared_runtime() == ("3.12", "arm64")
+
+
+def test_artifact_holds_runtime_code_only(built: dict[str, Path]) -> None:
+    files = names(built["arm64"])
+    tops = {name.split("/", 1)[0] for name in files}
+    assert "handler.pyc" in tops
+    assert "faceid_fn" in tops
+    for forbidden in ("tests", "local", "bench", "deploy", "pip", "setuptools", "wheel", "boto3", "botocore", "events"):
+        assert forbidden not in tops, forbidden
+    assert not [n for n in files if n.endswith(".py")], "bytecode only"
+    assert not [n for n in files if "__pycache__" in n]
+    assert built["arm64"].stat().st_size <= 5 * 1024 * 1024  # the issue's target: <= 5 MiB zipped
+
+
+def test_wheel_tags_and_binaries_match_the_runtime(built: dict[str, Path]) -> None:
+    with zipfile.ZipFile(built["arm64"]) as archive:
+        tags = [
+            line.split(":", 1)[1].strip()
+            for name in archive.namelist()
+            if name.endswith(".dist-info/WHEEL")
+            for line in archive.read(name).decode().splitlines()
+            if line.startswith("Tag:")
+        ]
+        binaries = [name for name in archive.namelist() if name.endswith(".so")]
+        machines = {archive.read(name)[18] | archive.read(name)[19] << 8 for name in binaries}
+    assert tags
+    for tag in tags:
+        python, _abi, plat = tag.split("-")
+        assert plat == "any" or ("aarch64" in plat and plat.startswith("manylinux")), tag
+        assert python in ("py2", "py3", "py2.py3", "cp312"), tag  # universal wheels list py2 too
+    assert binaries
+    assert all("cpython-312-aarch64" in name or "abi3" in name for name in binaries), binaries
+    assert machines == {ELF_MACHINE["arm64"]}
+
+
+def test_host_build_imports_and_answers_under_python_312(built: dict[str, Path], emulator_server) -> None:
+    # GIVEN Lambda's sys.path: the artifact first, then the runtime's boto3 (pinned like our dev deps)
+    runtime = built["out"] / "runtime"
+    pins = [
+        line.split()[0]
+        for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
+        if line.split("==")[0] in package.RUNTIME_PROVIDED
+    ]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(runtime), *pins], check=True
+    )
+    script = textwrap.dedent(
+        """
+        import json, sys
+        sys.path[:0] = [sys.argv[1], sys.argv[2]]
+        import handler  # cold start from the artifact
+        assert handler.__file__.startswith(sys.argv[1]), handler.__file__
+        class Context:
+            function_name, memory_limit_in_mb, aws_request_id = "f", 256, "artifact-test"
+            invoked_function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:f"
+        event = json.loads(sys.stdin.read())
+        print(json.dumps(handler.handler(event, Context())))
+        """
+    )
+    event = json.loads((ROOT / "events" / "http-api-v2.json").read_text())
+    env = {**function_environment(emulator_server.url), "PATH": "/usr/bin:/bin"}
+    # WHEN the handler is invoked with the sample event under the runtime's Python
+    result = subprocess.run(
+        [package.python_for("3.12"), "-I", "-c", script, str(built["out"] / f"package-{HOST_ARCH}"), str(runtime)],
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    # THEN it answers like the source does
+    assert answer["statusCode"] == 201, answer
+    assert set(json.loads(answer["body"])) == {"BizToken", "VerificationUrl", "RequestId", "ExpiresAt"}
