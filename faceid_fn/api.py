@@ -24,12 +24,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from aws_lambda_powertools.utilities.parser.models import (
-    APIGatewayProxyEventModel,
-    APIGatewayProxyEventV2Model,
-    LambdaFunctionUrlModel,
-)
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from faceid_fn import container
 from faceid_fn.errors import ServiceError
@@ -179,6 +174,10 @@ def _register_routes(app: ApiGatewayResolver) -> None:
 
     @app.exception_handler(Exception)
     def on_unexpected(exc: Exception) -> Response[dict[str, Any]]:
+        kind = http_kind(app.current_event.raw_event) or "http"
+        if not has_shape(kind, app.current_event.raw_event):  # e.g. a body that is not a string
+            logger.warning("malformed HTTP event", extra={"kind": kind, "error": type(exc).__name__})
+            return _error(app, HTTPStatus.BAD_REQUEST, "MalformedEvent", f"The event is not a valid {kind} event")
         logger.exception("unhandled error")
         return _error(app, HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", "Internal error")
 
@@ -256,35 +255,48 @@ _KINDS: dict[str, Callable[..., ApiGatewayResolver]] = {
 }
 
 
-_SHAPES: dict[str, type[BaseModel]] = {
-    "rest": APIGatewayProxyEventModel,
-    "http": APIGatewayProxyEventV2Model,
-    "function_url": LambdaFunctionUrlModel,
-}
+def has_shape(kind: str, event: dict[str, Any]) -> bool:
+    """Whether the event has its trigger's shape, by Powertools' parser models (imported on this,
+    the error path, only: the models package costs tens of milliseconds to import)."""
+    from aws_lambda_powertools.utilities.parser import models
 
-
-def malformed(kind: str, event: dict[str, Any]) -> dict[str, Any] | None:
-    """A 400 answer when the event does not have the shape of its trigger (direct invocations), else None.
-
-    Checked with Powertools' parser models, so the resolver never meets an event it would crash on.
-    """
+    shapes: dict[str, Any] = {
+        "rest": models.APIGatewayProxyEventModel,
+        "http": models.APIGatewayProxyEventV2Model,
+        "function_url": models.LambdaFunctionUrlModel,
+    }
     try:
-        _SHAPES[kind].model_validate(event)
+        shapes[kind].model_validate(event)
     except ValidationError:
-        context = event.get("requestContext")
-        request_id = context.get("requestId") if isinstance(context, dict) else None
-        body = ErrorBody(
-            Error=ErrorDetail(Code="MalformedEvent", Message=f"The event is not a valid {kind} event"),
-            RequestId=str(request_id or "unknown"),
-        )
-        metrics.add_metric(name="RequestRejected", unit="Count", value=1)
-        return {
-            "statusCode": HTTPStatus.BAD_REQUEST,
-            "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": body.model_dump_json(),
-            "isBase64Encoded": False,
-        }
-    return None
+        return False
+    return True
+
+
+def malformed(kind: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The 400 answer to an event without its trigger's shape (only direct invocations make them)."""
+    context = event.get("requestContext")
+    request_id = context.get("requestId") if isinstance(context, dict) else None
+    body = ErrorBody(
+        Error=ErrorDetail(Code="MalformedEvent", Message=f"The event is not a valid {kind} event"),
+        RequestId=str(request_id or "unknown"),
+    )
+    metrics.add_metric(name="RequestRejected", unit="Count", value=1)
+    return {
+        "statusCode": HTTPStatus.BAD_REQUEST,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": body.model_dump_json(),
+        "isBase64Encoded": False,
+    }
+
+
+def handle(kind: str, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Resolve an HTTP event. What escapes the resolver (not a route: those end in exception
+    handlers) is an event it could not even read."""
+    try:
+        return resolver(kind).resolve(event, context)
+    except (KeyError, AttributeError, TypeError, ValueError) as exc:
+        logger.warning("malformed HTTP event", extra={"kind": kind, "error": type(exc).__name__})
+        return malformed(kind, event)
 
 
 def http_kind(event: dict[str, Any]) -> str | None:

@@ -6,19 +6,26 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from faceid_fn import api, uploads
+from faceid_fn import api
 from faceid_fn.observability import logger, metrics
 
 
 def dispatch(event: Any, context: LambdaContext) -> dict[str, Any]:
     kind = api.http_kind(event) if isinstance(event, dict) else None
     if kind is not None:
-        return api.malformed(kind, event) or api.resolver(kind).resolve(event, context)
-    if uploads.is_upload_event(event):
+        return api.handle(kind, event, context)
+    if is_upload_event(event):
+        from faceid_fn import uploads  # S3/COS parsing, storage and idempotency: upload events only
+
         return uploads.handle(event, context)
     metrics.add_metric(name="UnsupportedEvent", unit="Count", value=1)
     logger.warning("event of an unknown trigger ignored", extra={"event_keys": _keys(event)})
     return {"Error": {"Code": "UnsupportedEvent", "Message": "This function does not handle this event"}}
+
+
+def is_upload_event(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return isinstance(records, list) and bool(records) and all(isinstance(r, dict) for r in records)
 
 
 def _keys(event: Any) -> list[str]:

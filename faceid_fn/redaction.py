@@ -49,10 +49,20 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+# Text without any of these characters holds no URL, URL parameter or percent-encoding.
+_SUSPECT = re.compile(r"[:=%]")
+
+
 def redact_text(text: str) -> str:
+    if _SUSPECT.search(text) is None:
+        return _mask_registered(text)
     text = _USERINFO.sub(r"\g<scheme>", text)
     text = _URL.sub(lambda m: m.group("base"), text)
     text = _SIGNED_PARAM.sub(lambda m: f"{m.group('name')}{m.group('eq')}{MASK}", text)
+    return _mask_registered(text)
+
+
+def _mask_registered(text: str) -> str:
     for secret in _registered:
         if secret in text:
             text = text.replace(secret, MASK)

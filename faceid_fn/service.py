@@ -49,8 +49,11 @@ def _invalid(field: str, message: str) -> InvalidInput:
     return InvalidInput(f"InvalidParameterValue.{field}", message)
 
 
+_NOT_IN_URLS = re.compile(r"[\x00-\x20\x7f\\]")  # control characters, space, backslash
+
+
 def _split(value: str, field: str) -> tuple[SplitResult, int | None]:
-    if "\\" in value or any(ord(c) < 0x21 or c == "\x7f" for c in value):
+    if _NOT_IN_URLS.search(value):
         raise _invalid(field, f"{field} contains characters not allowed in a URL")
     try:
         parts = urlsplit(value)

@@ -38,11 +38,6 @@ class UploadsIncomplete(RuntimeError):
     """Some records failed in a way a retry can fix. The message is the summary, as JSON."""
 
 
-def is_upload_event(event: Any) -> bool:
-    records = event.get("Records") if isinstance(event, dict) else None
-    return isinstance(records, list) and bool(records) and all(isinstance(r, dict) for r in records)
-
-
 # -- records -> sources -----------------------------------------------------------------------------
 
 
