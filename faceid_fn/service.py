@@ -194,10 +194,8 @@ def _session(answer: dict[str, object], flow: FlowName, started_at: datetime, *,
     if not isinstance(biz_token, str) or not isinstance(verification_url, str) or not biz_token:
         raise UpstreamError("UpstreamUnavailable", "FaceID's answer has no BizToken or VerificationUrl", request_id)
     metrics.add_metric(name="VerificationStarted", unit="Count", value=1)
-    logger.info(
-        "verification started",
-        extra={"biz_token": biz_token, "flow": flow, "compare_image": compare_image, "faceid_request_id": request_id},
-    )
+    # At INFO the FaceID call's own line already names the session (biz_token).
+    logger.debug("verification started", extra={"biz_token": biz_token, "flow": flow, "compare_image": compare_image})
     return Session(
         BizToken=biz_token,
         VerificationUrl=verification_url,

@@ -248,7 +248,7 @@ def test_no_answer_within_the_budget_is_504(invoke: Invoke, emulator: Emulator, 
 
 
 def test_each_faceid_call_is_logged_with_its_facts(invoke: Invoke, emulator: Emulator, logs: LogLines) -> None:
-    invoke(http_event(body=start_body(), request_id="corr-123"))
+    response = invoke(http_event(body=start_body(), request_id="corr-123"))
     record = logs.records("FaceID call succeeded")[-1]
     assert record["action"] == "ApplyWebVerificationToken"
     assert record["faceid_request_id"] == faceid_request_id(emulator)
@@ -256,6 +256,7 @@ def test_each_faceid_call_is_logged_with_its_facts(invoke: Invoke, emulator: Emu
     assert record["attempts"] == 1
     assert record["latency_ms"] >= 0
     assert record["correlation_id"] == "corr-123"
+    assert record["biz_token"] == response.body["BizToken"]  # the line names the session it opened
     assert emulator.calls[-1]["trace_id"] == "corr-123"
 
 

@@ -9,7 +9,7 @@ import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from faceid_fn.errors import UpstreamError
-from faceid_fn.faceid import BACKOFF_BASE_S, BACKOFF_CAP_S, FaceId
+from faceid_fn.faceid import THROTTLE_BACKOFF_BASE_S, THROTTLE_BACKOFF_CAP_S, FaceId
 
 
 class ScriptedClient:
@@ -63,22 +63,24 @@ def test_throttling_is_retried_with_capped_exponential_backoff() -> None:
     client = ScriptedClient([throttled()] * 4 + [OK])
     sleeps: list[float] = []
     # WHEN a call is made (jitter pinned to its maximum)
-    answer = gateway(client, sleeps).call("ApplyWebVerificationToken", {}, trace_id="t", idempotent=False)
+    answer = gateway(client, sleeps, timeout_s=20.0).call(
+        "ApplyWebVerificationToken", {}, trace_id="t", idempotent=False
+    )
     # THEN it waited base * 2^n, capped, between attempts and returned the answer
     assert answer["RequestId"] == "rid-ok"
     assert client.calls == 5
-    assert sleeps == [min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**n) for n in range(4)]
+    assert sleeps == [min(THROTTLE_BACKOFF_CAP_S, THROTTLE_BACKOFF_BASE_S * 2**n) for n in range(4)]
 
 
 def test_backoff_never_sleeps_past_the_budget() -> None:
     client = ScriptedClient([throttled()])
     sleeps: list[float] = []
     with pytest.raises(UpstreamError) as raised:
-        gateway(client, sleeps, timeout_s=1.0).call("X", {}, trace_id="t", idempotent=False)
+        gateway(client, sleeps, timeout_s=2.0).call("X", {}, trace_id="t", idempotent=False)
     assert raised.value.code == "RequestLimitExceeded"
     assert raised.value.request_id == "rid-throttled"
     assert raised.value.attempts == client.calls > 1
-    assert sum(sleeps) < 1.0
+    assert sum(sleeps) < 2.0
 
 
 def test_each_attempt_gets_the_remaining_budget_as_its_timeout() -> None:

@@ -1,0 +1,58 @@
+"""Run every bench, print the tables, and put them into bench/README.md.
+
+python bench/run_all.py            # the sizes the issue asks for (a few minutes on 2 cores)
+python bench/run_all.py --quick    # tiny sizes: checks that every script runs (the test suite's smoke)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+from common import BENCH, RESULTS
+
+FULL = {
+    "artifact.py": [],
+    "cold_start.py": ["--rounds", "15"],
+    "warm.py": ["--requests", "1000", "--rounds", "3"],
+    "burst.py": ["--requests", "200", "--callers", "50", "--spread", "1", "--rounds", "2"],
+    "memory.py": ["--requests", "10000"],
+}
+QUICK = {
+    "artifact.py": [],
+    "cold_start.py": ["--rounds", "1"],
+    "warm.py": ["--requests", "20", "--rounds", "1"],
+    "burst.py": ["--requests", "10", "--callers", "5", "--spread", "0.2", "--rounds", "1"],
+    "memory.py": ["--requests", "50"],
+}
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    tables = []
+    for script, sizes in (QUICK if args.quick else FULL).items():
+        subprocess.run([sys.executable, str(BENCH / script), *sizes], check=True, cwd=BENCH)
+        result = json.loads((RESULTS / f"{script.removesuffix('.py')}.json").read_text())
+        tables.append(result)
+    if args.quick:
+        return
+    readme = BENCH / "README.md"
+    text = readme.read_text()
+    body = "\n\n".join(_table(r) for r in tables)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    block = f"{START}\n_Last run: {stamp}, `python bench/run_all.py`._\n\n{body}\n{END}"
+    readme.write_text(text[: text.index(START)] + block + text[text.index(END) + len(END) :])
+
+
+def _table(result: dict) -> str:
+    return result["table"]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Runs inside one implementation's Python (ours or the baseline): the process a Lambda container is.
+
+    python bench/worker.py cold|warm|memory|burst  <handler module dir> <module name> [sizes...]
+
+Reads nothing from the bench but its arguments and environment; prints one JSON line per result.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+EVENT_BODY = json.dumps(
+    {
+        "CompareImageUrl": "https://photos-1250000000.cos.ap-singapore.myqcloud.com/reference/alice.png",
+        "CompareImageMd5": "43260cb380965ad3022baec8f7123412",
+    }
+)
+
+
+class Context:
+    function_name = "bench"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:bench"
+    aws_request_id = "bench-request"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 15_000
+
+
+def event(n: int) -> dict:
+    return {
+        "version": "2.0",
+        "routeKey": "POST /verifications",
+        "rawPath": "/verifications",
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "bench",
+            "domainName": "bench.execute-api.ap-southeast-1.amazonaws.com",
+            "domainPrefix": "bench",
+            "http": {
+                "method": "POST",
+                "path": "/verifications",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.1",
+                "userAgent": "bench",
+            },
+            "requestId": f"bench-{n}",
+            "routeKey": "POST /verifications",
+            "stage": "$default",
+            "time": "25/Nov/2026:04:00:00 +0000",
+            "timeEpoch": 1795665600000,
+        },
+        "body": EVENT_BODY,
+        "isBase64Encoded": False,
+    }
+
+
+def rss_kib(field: str = "VmRSS") -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def main() -> None:
+    mode, path, module = sys.argv[1], sys.argv[2], sys.argv[3]
+    started = time.perf_counter()
+    sys.path.insert(0, path)
+    handler = __import__(module).handler
+    imported = time.perf_counter()
+    ctx = Context()
+    if mode == "cold":
+        answer = handler(event(0), ctx)
+        done = time.perf_counter()
+        print(
+            json.dumps(
+                {"status": answer["statusCode"], "import_s": imported - started, "first_call_s": done - imported}
+            )
+        )
+    elif mode == "warm":
+        n = int(sys.argv[4])
+        for i in range(20):
+            handler(event(i), ctx)
+        cpu, wall = time.process_time(), time.perf_counter()
+        ok = sum(handler(event(i), ctx)["statusCode"] in (200, 201) for i in range(n))
+        print(
+            json.dumps(
+                {
+                    "ok": ok,
+                    "n": n,
+                    "cpu_ms_per_request": (time.process_time() - cpu) * 1000 / n,
+                    "wall_ms_per_request": (time.perf_counter() - wall) * 1000 / n,
+                }
+            )
+        )
+    elif mode == "memory":
+        n = int(sys.argv[4])
+        checkpoints = {}
+        for i in range(1, n + 1):
+            handler(event(i), ctx)
+            if i in (n // 10, n // 2, n):
+                checkpoints[i] = rss_kib()
+        print(json.dumps({"rss_kib": checkpoints, "peak_kib": rss_kib("VmHWM")}))
+    elif mode == "burst":  # n requests spread over `spread` seconds from `callers` concurrent callers
+        from concurrent.futures import ThreadPoolExecutor
+
+        n, callers, spread = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+        handler(event(-1), ctx)  # the container is warm before the burst
+        t0 = time.perf_counter() + 0.5
+
+        def call(i: int) -> list:
+            due = t0 + i * spread / n
+            time.sleep(max(0.0, due - time.perf_counter()))
+            answer = handler(event(i), ctx)
+            end = time.perf_counter()
+            return [answer["statusCode"], end - due, end - t0]
+
+        with ThreadPoolExecutor(max_workers=callers) as pool:
+            print(json.dumps({"results": list(pool.map(call, range(n)))}))
+
+
+if __name__ == "__main__":
+    main()
