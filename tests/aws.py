@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import Any
 
@@ -20,6 +21,26 @@ def jpeg_like(size: int = 2048) -> bytes:
 
 def md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+COS_BUCKET = "photos-1250000000"
+
+
+def cos_put(cos_server: str, key: str, data: bytes) -> None:
+    """Put an object in the COS stand-in (a moto server speaking COS's S3-compatible API)."""
+    from botocore.config import Config
+
+    client: Any = boto3.client(
+        "s3",
+        endpoint_url=cos_server,
+        region_name="ap-singapore",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+        client.create_bucket(Bucket=COS_BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-singapore"})
+    client.put_object(Bucket=COS_BUCKET, Key=key, Body=data)
 
 
 def create_idempotency_table(name: str = IDEMPOTENCY_TABLE) -> None:

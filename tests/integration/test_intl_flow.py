@@ -14,30 +14,15 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 
 from local.sample_photo import png
-from tests.aws import AWS_REGION, IDEMPOTENCY_TABLE, UPLOAD_BUCKET, cos_record, md5, s3_record
+from tests.aws import AWS_REGION, COS_BUCKET, IDEMPOTENCY_TABLE, UPLOAD_BUCKET, cos_put, cos_record, md5, s3_record
 from tests.conftest import Emulator, LogLines, Response, http_event
 
 pytestmark = pytest.mark.usefixtures("aws")
 
-COS_BUCKET = "photos-1250000000"
 PHOTO_KEY = "reference/alice.png"
 PHOTO_URL = f"https://{COS_BUCKET}.cos.ap-singapore.myqcloud.com/{PHOTO_KEY}"
-
-
-def cos_put(cos_server: str, key: str, data: bytes) -> None:
-    client: Any = boto3.client(
-        "s3",
-        endpoint_url=cos_server,
-        region_name="ap-singapore",
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-        config=Config(s3={"addressing_style": "path"}),
-    )
-    client.create_bucket(Bucket=COS_BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-singapore"})
-    client.put_object(Bucket=COS_BUCKET, Key=key, Body=data)
 
 
 @pytest.fixture

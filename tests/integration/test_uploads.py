@@ -6,7 +6,6 @@ Lambda's retries replay the stored answer (Powertools Idempotency on DynamoDB).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from tests.aws import (
     AWS_REGION,
     IDEMPOTENCY_TABLE,
     UPLOAD_BUCKET,
+    cos_put,
     cos_record,
     jpeg_like,
     md5,
@@ -252,24 +252,6 @@ def test_idempotency_records_expire_within_the_token_lifetime(
 
 
 # -- COS ---------------------------------------------------------------------------------------------
-
-
-def cos_put(cos_server: str, key: str, data: bytes) -> None:
-    from botocore.config import Config
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=cos_server,
-        region_name="ap-singapore",
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-        config=Config(s3={"addressing_style": "path"}),
-    )
-    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
-        client.create_bucket(
-            Bucket="photos-1250000000", CreateBucketConfiguration={"LocationConstraint": "ap-singapore"}
-        )
-    client.put_object(Bucket="photos-1250000000", Key=key, Body=data)
 
 
 def test_cos_record_with_md5_sends_a_presigned_cos_url(
