@@ -20,7 +20,6 @@ from aws_lambda_powertools.event_handler import (
 )
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -73,19 +72,7 @@ def caller_subject(event: dict[str, Any]) -> str | None:
     return subject if isinstance(subject, str) and subject else None
 
 
-def _require_caller(app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Attach the caller to every log line of the request; refuse anonymous calls when auth is on."""
-    subject = caller_subject(app.current_event.raw_event)
-    if subject:
-        logger.append_keys(caller=subject)
-    elif container.settings().auth_required:
-        logger.warning("request without authorizer claims refused")
-        return _error(app, HTTPStatus.UNAUTHORIZED, "Unauthorized", "A valid bearer token is required")
-    return next_middleware(app)
-
-
 def _register_routes(app: ApiGatewayResolver) -> None:
-    app.use(middlewares=[_require_caller])
 
     @app.post(
         "/verifications",
@@ -278,15 +265,22 @@ def has_shape(kind: str, event: dict[str, Any]) -> bool:
 
 def malformed(kind: str, event: dict[str, Any]) -> dict[str, Any]:
     """The 400 answer to an event without its trigger's shape (only direct invocations make them)."""
+    return _direct_error(event, HTTPStatus.BAD_REQUEST, "MalformedEvent", f"The event is not a valid {kind} event")
+
+
+def unauthorized(kind: str, event: dict[str, Any]) -> dict[str, Any]:
+    """401 for a request without the authorizer's claims while AUTH_REQUIRED is on."""
+    return _direct_error(event, HTTPStatus.UNAUTHORIZED, "Unauthorized", "A valid bearer token is required")
+
+
+def _direct_error(event: dict[str, Any], status: HTTPStatus, code: str, message: str) -> dict[str, Any]:
+    """An error answer built without the resolver (the request is refused before routing)."""
     context = event.get("requestContext")
     request_id = context.get("requestId") if isinstance(context, dict) else None
-    body = ErrorBody(
-        Error=ErrorDetail(Code="MalformedEvent", Message=f"The event is not a valid {kind} event"),
-        RequestId=str(request_id or "unknown"),
-    )
+    body = ErrorBody(Error=ErrorDetail(Code=code, Message=message), RequestId=str(request_id or "unknown"))
     metrics.add_metric(name="RequestRejected", unit="Count", value=1)
     return {
-        "statusCode": HTTPStatus.BAD_REQUEST,
+        "statusCode": status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
         "body": body.model_dump_json(),
         "isBase64Encoded": False,
@@ -296,6 +290,12 @@ def malformed(kind: str, event: dict[str, Any]) -> dict[str, Any]:
 def handle(kind: str, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve an HTTP event. What escapes the resolver (not a route: those end in exception
     handlers) is an event it could not even read."""
+    subject = caller_subject(event)
+    if subject:
+        logger.append_keys(caller=subject)  # on every log line of this request
+    elif container.settings().auth_required:  # checked before anything else reads the request
+        logger.warning("request without authorizer claims refused")
+        return unauthorized(kind, event)
     try:
         return resolver(kind).resolve(event, context)
     except (KeyError, AttributeError, TypeError, ValueError) as exc:

@@ -51,3 +51,13 @@ def test_the_caller_does_not_leak_into_the_next_invocation(
     handler.handler(http_event(body=start_body()), LambdaContext())
     last = logs.records("FaceID call succeeded")[-1]
     assert "caller" not in last
+
+
+def test_auth_is_checked_before_the_body(
+    invoke: Callable[[dict[str, Any]], Response], configure: Callable[..., None]
+) -> None:
+    # GIVEN auth required, an anonymous caller sending garbage
+    configure(AUTH_REQUIRED="true")
+    response = invoke(http_event(raw_body="not json"))
+    # THEN it learns nothing about the body's problems: 401 first
+    assert response.status == 401
