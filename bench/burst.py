@@ -3,15 +3,17 @@
     python bench/burst.py [--requests N] [--callers C] [--spread S] [--rounds R]
 
 Each implementation runs in one warm process (its callers are threads); the emulator enforces its
-20 requests/s. Reported: success rate, latency p50/p99 (from each request's due time), how long the
-burst took, and upstream attempts (ApplyWebVerificationToken calls FaceID saw) per request.
+20 requests/s. Ours runs as serverless.yml deploys it, with the pacing table (a moto server on
+127.0.0.1 plays DynamoDB); the baseline has no such thing. Reported: success rate, latency p50/p99
+(from each request's due time), how long the burst took, and upstream attempts
+(ApplyWebVerificationToken calls FaceID saw) per request.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from common import emulator, environment, implementations, median, percentile, report, run_worker
+from common import dynamodb, emulator, environment, implementations, median, percentile, report, run_worker
 
 
 def main() -> None:
@@ -23,13 +25,13 @@ def main() -> None:
     args = parser.parse_args()
     impls = implementations()
     runs: dict[str, list[dict]] = {i.name: [] for i in impls}
-    with emulator() as faceid:
-        env = environment(faceid.url)
+    with emulator() as faceid, dynamodb() as pacing:
+        envs = {"ours": environment(faceid.url, **pacing), "baseline": environment(faceid.url)}
         for _ in range(args.rounds):
             for impl in impls:
                 faceid.control("reset")
                 sizes = (str(args.requests), str(args.callers), str(args.spread))
-                results = run_worker(impl, "burst", env, *sizes, timeout=300)["results"]
+                results = run_worker(impl, "burst", envs[impl.name], *sizes, timeout=300)["results"]
                 calls = [c for c in faceid.calls() if c["action"] == "ApplyWebVerificationToken"]
                 latencies = [r[1] for r in results]
                 runs[impl.name].append(

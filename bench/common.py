@@ -33,28 +33,33 @@ class Implementation:
     module: str
 
 
-def venv_python(name: str, requirements: Path) -> Path:
-    """A venv of the Lambda runtime's Python (serverless.yml's) under .bench/, created on first use."""
+def venv_python(name: str, requirements: Path, *included: Path) -> Path:
+    """A venv of the Lambda runtime's Python (serverless.yml's) under .bench/, created on first use
+    (and again when `requirements` or a file it includes changes)."""
     sys.path.insert(0, str(ROOT))
     from deploy.package import declared_runtime, python_for
 
     venv = STATE / f"{name}-venv"
     python = venv / "bin" / "python"
     marker = venv / ".installed"
-    if not marker.exists() or marker.read_text() != requirements.read_text():
+    wanted = "".join(path.read_text() for path in (requirements, *included))
+    if not marker.exists() or marker.read_text() != wanted:
         subprocess.run([python_for(declared_runtime()[0]), "-m", "venv", "--clear", str(venv)], check=True)
         subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements)],
             check=True,
         )
-        marker.write_text(requirements.read_text())
+        marker.write_text(wanted)
     return python
 
 
 def implementations() -> list[Implementation]:
-    """Ours (its runtime requirements only) and the baseline, each in its own runtime-Python venv."""
+    """Ours (its runtime requirements, plus the boto3 the Lambda runtime provides) and the baseline,
+    each in its own runtime-Python venv."""
     return [
-        Implementation("ours", venv_python("ours", ROOT / "requirements.txt"), ROOT, "handler"),
+        Implementation(
+            "ours", venv_python("ours", BENCH / "ours-requirements.txt", ROOT / "requirements.txt"), ROOT, "handler"
+        ),
         Implementation(
             "baseline",
             venv_python("baseline", BENCH / "baseline" / "requirements.txt"),
@@ -106,6 +111,45 @@ def emulator() -> Iterator[Emulator]:
             except OSError:
                 time.sleep(0.05)
         yield Emulator(url)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+PACING_TABLE = "faceid-fn-pacing-bench"
+
+
+@contextmanager
+def dynamodb() -> Iterator[dict[str, str]]:
+    """A moto server on 127.0.0.1 with the pacing table (as serverless.yml declares it); yields the
+    environment that points the function at it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    env = {
+        "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "ap-southeast-1",
+        "FACEID_PACING_TABLE": PACING_TABLE,
+    }
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "python"), "-m", "local.seed", "--table", PACING_TABLE],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            check=True,
+        )
+        yield env
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -82,6 +82,13 @@ class Settings(BaseModel):
     # reaches the function without the authorizer's claims is refused.
     auth_required: bool = False
 
+    # Pacing shared by all instances (faceid_fn/pacing.py, DynamoDB): off when no table is named.
+    faceid_pacing_table: str | None = None
+    # FaceID allows 20 requests/s per action; one less leaves room for clock skew between instances.
+    faceid_pacing_rps: float = Field(default=19.0, gt=0, le=1000)
+    # How long a request may wait for a send slot, on top of FACEID_TIMEOUT_S.
+    faceid_pacing_max_wait_s: float = Field(default=12.0, ge=0, le=MAX_TIMEOUT_S)
+
     # Idempotency (Powertools, DynamoDB): off when no table is named.
     idempotency_table: str | None = None
     idempotency_ttl_s: int = Field(default=3600, ge=60, le=MAX_IDEMPOTENCY_TTL_S)
@@ -120,7 +127,7 @@ class Settings(BaseModel):
     def _cos_endpoint_is_a_base_url(cls, value: str | None) -> str | None:
         return None if not value else cls._endpoint_is_a_base_url(value)
 
-    @field_validator("idempotency_table")
+    @field_validator("idempotency_table", "faceid_pacing_table")
     @classmethod
     def _empty_table_is_off(cls, value: str | None) -> str | None:
         return value or None
@@ -147,6 +154,15 @@ class Settings(BaseModel):
         problem = capability_problem(self.faceid_region, self.faceid_flow, self.s3_uploads)
         if problem:
             raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _waits_fit_the_gateway(self) -> Settings:
+        if self.faceid_pacing_table and self.faceid_timeout_s + self.faceid_pacing_max_wait_s > MAX_TIMEOUT_S:
+            raise ValueError(
+                f"FACEID_TIMEOUT_S + FACEID_PACING_MAX_WAIT_S must be at most {MAX_TIMEOUT_S:g} s "
+                "(API Gateway gives up after 29 s)"
+            )
         return self
 
     @model_validator(mode="after")

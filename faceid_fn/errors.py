@@ -36,16 +36,25 @@ class InvalidInput(ServiceError):
 class UpstreamError(ServiceError):
     """FaceID answered with an error, or could not be reached in time."""
 
-    def __init__(self, code: str, message: str, request_id: str | None = None, *, attempts: int = 1) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        request_id: str | None = None,
+        *,
+        attempts: int = 1,
+        retry_after_s: int | None = None,
+    ) -> None:
         # FaceID's messages may quote what it was sent, pre-signed URLs included.
         super().__init__(code, redact_text(message), request_id)
         self.attempts = attempts
         self.status = upstream_status(code)
+        self.retry_after_s = retry_after_s
 
     @property
     def headers(self) -> dict[str, str]:
         if self.status == HTTPStatus.TOO_MANY_REQUESTS:
-            return {"Retry-After": "1"}
+            return {"Retry-After": str(self.retry_after_s or 1)}
         return {}
 
     @property

@@ -27,6 +27,7 @@ from faceid_fn.config import Settings
 from faceid_fn.credentials import CREDENTIALS_UNAVAILABLE, SecretsManagerCredential
 from faceid_fn.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, UpstreamError
 from faceid_fn.observability import logger, metrics, tracer
+from faceid_fn.pacing import Pacer, Saturated
 
 SERVICE = "faceid"
 API_VERSION = "2018-03-01"
@@ -34,6 +35,7 @@ APPLY_WEB_VERIFICATION_TOKEN = "ApplyWebVerificationToken"
 CREATE_UPLOAD_URL = "CreateUploadUrl"
 APPLY_WEB_VERIFICATION_BIZ_TOKEN_INTL = "ApplyWebVerificationBizTokenIntl"
 UPLOAD_FAILED = "UploadFailed"
+RATE_LIMITED = "RequestLimitExceeded"
 
 CONNECT_TIMEOUT_S = 2.0
 BACKOFF_BASE_S = 0.2
@@ -47,6 +49,7 @@ _MESSAGES = {
     UPSTREAM_TIMEOUT: "FaceID did not answer within the time budget",
     UPSTREAM_UNAVAILABLE: "FaceID could not be reached or gave an unreadable answer",
     UPLOAD_FAILED: "The photo could not be uploaded to FaceID's storage",
+    RATE_LIMITED: "FaceID's request rate is fully booked for longer than this request may wait",
 }
 
 
@@ -59,6 +62,7 @@ class Attempt:
     message: str = ""
     request_id: str | None = None
     retryable: bool = False
+    retry_after_s: int | None = None
 
 
 class FaceId:
@@ -72,8 +76,10 @@ class FaceId:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.monotonic,
+        pacer: Pacer | None = None,
     ) -> None:
         self._client = client
+        self._pacer = pacer
         self._timeout_s = timeout_s
         self._sleep = sleep
         self._jitter = jitter
@@ -104,7 +110,15 @@ class FaceId:
                 settings.tencentcloud_session_token.get_secret_value() if settings.tencentcloud_session_token else None,
             )
         client = CommonClient(SERVICE, API_VERSION, credential, settings.faceid_region, profile=profile)
-        return cls(client, timeout_s=settings.faceid_timeout_s)
+        pacer = None
+        if settings.faceid_pacing_table:
+            pacer = Pacer(
+                settings.faceid_pacing_table,
+                settings.faceid_region,
+                rps=settings.faceid_pacing_rps,
+                max_wait_s=settings.faceid_pacing_max_wait_s,
+            )
+        return cls(client, timeout_s=settings.faceid_timeout_s, pacer=pacer)
 
     def apply_web_verification_token(
         self, *, redirect_url: str, compare_image_url: str, compare_image_md5: str, trace_id: str
@@ -173,15 +187,40 @@ class FaceId:
         started = self._clock()
         deadline = started + self._timeout_s
         attempts = 0
+        waited = 0.0
+        last_request_id: str | None = None
         while True:
+            tried_pacing = False
+            if self._pacer is not None and self._pacer.engaged(action):
+                try:
+                    wait = self._pacer.book(action, waited_s=waited)
+                except Saturated as exc:
+                    result = Attempt(
+                        code=RATE_LIMITED,
+                        message=_MESSAGES[RATE_LIMITED],
+                        request_id=last_request_id,
+                        retry_after_s=exc.retry_after_s,
+                    )
+                    break
+                tried_pacing = True
+                if wait:  # time spent waiting for a send slot is not taken from the upstream budget
+                    self._sleep(wait)
+                    waited += wait
+                    deadline += wait
             attempts += 1
             result = self._attempt(action, params, trace_id, deadline, idempotent)
+            last_request_id = result.request_id
             remaining = deadline - self._clock()
             if result.code is None or not result.retryable:
                 break
             base, cap = BACKOFF_BASE_S, BACKOFF_CAP_S
-            if result.code.startswith("RequestLimitExceeded"):
+            if result.code.startswith(RATE_LIMITED):
                 metrics.add_metric(name="UpstreamThrottled", unit="Count", value=1)
+                if self._pacer is not None and not tried_pacing:
+                    self._pacer.engage(action)  # the next attempt books a send slot instead of backing off
+                    continue
+                # Throttled in spite of a booked slot (callers that do not book), pacing store unusable,
+                # or no pacing: back off.
                 base, cap = THROTTLE_BACKOFF_BASE_S, THROTTLE_BACKOFF_CAP_S
             delay = self._jitter() * min(cap, base * 2 ** (attempts - 1))
             if delay >= remaining:
@@ -197,6 +236,8 @@ class FaceId:
             "latency_ms": latency_ms,
             "attempts": attempts,
         }
+        if waited:
+            fields["paced_wait_ms"] = round(waited * 1000, 1)
         tracer.put_annotation("faceid_outcome", outcome)
         if result.request_id:
             tracer.put_annotation("faceid_request_id", result.request_id)
@@ -206,7 +247,13 @@ class FaceId:
             logger.info("FaceID call succeeded", extra=fields)
             return result.response
 
-        error = UpstreamError(result.code or UPSTREAM_UNAVAILABLE, result.message, result.request_id, attempts=attempts)
+        error = UpstreamError(
+            result.code or UPSTREAM_UNAVAILABLE,
+            result.message,
+            result.request_id,
+            attempts=attempts,
+            retry_after_s=result.retry_after_s,
+        )
         metrics.add_metric(name="UpstreamError", unit="Count", value=1)
         if error.is_our_fault:
             logger.error("FaceID call failed: fix the function's configuration", extra=fields)

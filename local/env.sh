@@ -26,6 +26,7 @@ export AWS_ENDPOINT_URL_S3="http://127.0.0.1:${MOTO_PORT}"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:${MOTO_PORT}"
 export COS_ENDPOINT="http://127.0.0.1:${MOTO_PORT}"
 export IDEMPOTENCY_TABLE=faceid-fn-idempotency-dev
+export FACEID_PACING_TABLE=faceid-fn-pacing-dev
 export UPLOAD_BUCKET=faceid-fn-uploads-dev
 
 export POWERTOOLS_TRACE_DISABLED=true

@@ -1,9 +1,10 @@
 """Seed the local moto server: the upload bucket with the sample photo that events/s3-put.json names,
-the COS stand-in bucket with the photo of events/cos-upload.json, and the idempotency table."""
+the COS stand-in bucket with the photo of events/cos-upload.json, and the idempotency and pacing tables."""
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import boto3
@@ -13,6 +14,9 @@ from local.sample_photo import png
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--table"]:  # just one table (bench/: the pacing table)
+        create_table(boto3.client("dynamodb"), sys.argv[2])
+        return
     s3: Any = boto3.client("s3")
     region = os.environ["AWS_DEFAULT_REGION"]
     bucket = os.environ["UPLOAD_BUCKET"]
@@ -29,14 +33,23 @@ def main() -> None:
     cos.put_object(Bucket="photos-1250000000", Key="reference/alice.png", Body=png(), ContentType="image/png")
 
     dynamodb = boto3.client("dynamodb")
-    table = os.environ["IDEMPOTENCY_TABLE"]
+    tables = [os.environ["IDEMPOTENCY_TABLE"], os.environ["FACEID_PACING_TABLE"]]
+    for table in tables:
+        create_table(dynamodb, table)
+    print(
+        f"seeded s3://{bucket}/reference/alice smith.png, cos photos-1250000000/reference/alice.png, "
+        f"tables {', '.join(tables)}"
+    )
+
+
+def create_table(dynamodb: Any, name: str) -> None:
+    """A table keyed by the string `id`, the shape of both the idempotency and the pacing table."""
     dynamodb.create_table(
-        TableName=table,
+        TableName=name,
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    print(f"seeded s3://{bucket}/reference/alice smith.png, cos photos-1250000000/reference/alice.png, table {table}")
 
 
 if __name__ == "__main__":

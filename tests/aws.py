@@ -12,6 +12,7 @@ import boto3
 AWS_REGION = "ap-southeast-1"
 UPLOAD_BUCKET = "faceid-fn-uploads-test"
 IDEMPOTENCY_TABLE = "faceid-fn-idempotency-test"
+PACING_TABLE = "faceid-fn-pacing-test"
 
 
 def jpeg_like(size: int = 2048) -> bytes:
@@ -43,8 +44,8 @@ def cos_put(cos_server: str, key: str, data: bytes) -> None:
     client.put_object(Bucket=COS_BUCKET, Key=key, Body=data)
 
 
-def create_idempotency_table(name: str = IDEMPOTENCY_TABLE) -> None:
-    """The table serverless.yml declares: partition key `id`, TTL on `expiration`."""
+def create_table(name: str, ttl_attribute: str) -> None:
+    """A table as serverless.yml declares both of ours: partition key `id` (string), TTL on one attribute."""
     dynamodb = boto3.client("dynamodb", region_name=AWS_REGION)
     dynamodb.create_table(
         TableName=name,
@@ -53,8 +54,12 @@ def create_idempotency_table(name: str = IDEMPOTENCY_TABLE) -> None:
         BillingMode="PAY_PER_REQUEST",
     )
     dynamodb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute}
     )
+
+
+def create_idempotency_table(name: str = IDEMPOTENCY_TABLE) -> None:
+    create_table(name, "expiration")
 
 
 def s3_record(

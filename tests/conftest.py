@@ -134,7 +134,7 @@ def configure(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> Callable[.
     from faceid_fn import container
 
     def apply(**overrides: str) -> None:
-        for name in ("FACEID_REDIRECT_HOSTS", "TENCENTCLOUD_SESSION_TOKEN"):
+        for name in ("FACEID_REDIRECT_HOSTS", "TENCENTCLOUD_SESSION_TOKEN", "FACEID_PACING_TABLE"):
             monkeypatch.delenv(name, raising=False)
         for name, value in function_environment(emulator.url, **overrides).items():
             monkeypatch.setenv(name, value)
@@ -219,10 +219,10 @@ def start_body(**overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """moto for S3 and DynamoDB, with the upload bucket and the idempotency table created."""
+    """moto for S3 and DynamoDB, with the upload bucket and the idempotency and pacing tables created."""
     from moto import mock_aws
 
-    from tests.aws import AWS_REGION, UPLOAD_BUCKET, create_idempotency_table
+    from tests.aws import AWS_REGION, PACING_TABLE, UPLOAD_BUCKET, create_idempotency_table, create_table
 
     for name, value in {
         "AWS_DEFAULT_REGION": AWS_REGION,
@@ -239,6 +239,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             Bucket=UPLOAD_BUCKET, CreateBucketConfiguration={"LocationConstraint": AWS_REGION}
         )
         create_idempotency_table()
+        create_table(PACING_TABLE, "expires_at")
         yield
 
 

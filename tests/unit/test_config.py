@@ -24,6 +24,9 @@ def env(monkeypatch: pytest.MonkeyPatch):
         "FACEID_REDIRECT_HOSTS",
         "FACEID_TIMEOUT_S",
         "TENCENTCLOUD_SESSION_TOKEN",
+        "FACEID_PACING_TABLE",
+        "FACEID_PACING_RPS",
+        "FACEID_PACING_MAX_WAIT_S",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -156,3 +159,25 @@ def test_timeout_must_leave_room_before_api_gateway_gives_up(env, value: str) ->
     env(FACEID_TIMEOUT_S=value)
     with pytest.raises(ConfigError, match="FACEID_TIMEOUT_S"):
         load_settings()
+
+
+def test_pacing_is_off_unless_a_table_is_named(env) -> None:
+    env(FACEID_PACING_TABLE="")
+    settings = load_settings()
+    assert settings.faceid_pacing_table is None
+    assert (settings.faceid_pacing_rps, settings.faceid_pacing_max_wait_s) == (19, 12)
+
+
+@pytest.mark.parametrize(
+    ("timeout", "wait", "ok"),
+    [("8", "12", True), ("8", "17", True), ("8", "17.5", False), ("20", "10", False)],
+)
+def test_slot_wait_and_upstream_budget_together_end_before_api_gateway_gives_up(
+    env, timeout: str, wait: str, ok: bool
+) -> None:
+    env(FACEID_PACING_TABLE="pacing", FACEID_TIMEOUT_S=timeout, FACEID_PACING_MAX_WAIT_S=wait)
+    if ok:
+        assert load_settings().faceid_pacing_max_wait_s == float(wait)
+    else:
+        with pytest.raises(ConfigError, match="FACEID_TIMEOUT_S \\+ FACEID_PACING_MAX_WAIT_S must be at most 25 s"):
+            load_settings()

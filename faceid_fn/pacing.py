@@ -1,0 +1,156 @@
+"""Pacing shared by every instance of the function, so a burst waits its turn instead of being throttled.
+
+FaceID allows 20 requests/s per action; every Lambda instance retrying on its own (faceid.py's back-off)
+spends several attempts per request in a burst. With FACEID_PACING_TABLE set, an instance that has
+been throttled (or is within PACING_HOLD_S of it) first books a send slot on one DynamoDB item per
+region and action: the item holds the next free slot time (GCRA, the "generic cell rate algorithm"
+with no burst tolerance), each booking moves it on by 1/FACEID_PACING_RPS, and the request sleeps until
+its slot; the first slots after a throttle are a second later, when the second FaceID counted as full
+has passed. Outside bursts nothing is booked, so the quiet path costs no DynamoDB call (and no boto3 import).
+
+One conditional UpdateItem books a slot; a second one is needed only when the item is idle (its next
+free slot already passed) and the two race. A request whose slot would be further away than it may wait
+gets `Saturated` with the seconds until a booking could succeed (the 429's Retry-After). If DynamoDB
+cannot be used, pacing steps aside (`None`) and the caller falls back to its back-off.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from faceid_fn.observability import logger
+
+# How long an instance keeps booking slots after FaceID last throttled it.
+PACING_HOLD_S = 10.0
+# FaceID counts requests per second: after a throttle, the second it counted is full, so no slot is
+# booked before it has passed (the calls that filled it were not booked).
+WINDOW_S = 1.0
+# Items of an idle action expire (DynamoDB TTL) this long after their last booking.
+ITEM_TTL_S = 3600
+
+
+class Saturated(Exception):
+    """Every slot within the allowed wait is taken."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"no FaceID send slot free; retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+class Pacer:
+    """Books FaceID send slots on a DynamoDB item per (region, action), at most `rps` a second."""
+
+    def __init__(
+        self,
+        table: str,
+        region: str,
+        *,
+        rps: float,
+        max_wait_s: float,
+        client: Any = None,
+        wall_clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._table = table
+        self._region = region
+        self._interval_ms = math.ceil(1000 / rps)
+        self._max_wait_ms = int(max_wait_s * 1000)
+        self._client = client
+        self._client_lock = threading.Lock()
+        self._wall_clock = wall_clock
+        self._clock = clock
+        self._engaged_until: dict[str, float] = {}
+        self._throttled_at_ms: dict[str, int] = {}
+
+    def engage(self, action: str) -> None:
+        """FaceID throttled this action: book slots for it for the next PACING_HOLD_S."""
+        self._engaged_until[action] = self._clock() + PACING_HOLD_S
+        self._throttled_at_ms[action] = int(self._wall_clock() * 1000)
+
+    def engaged(self, action: str) -> bool:
+        return self._engaged_until.get(action, 0.0) > self._clock()
+
+    def book(self, action: str, *, waited_s: float = 0.0) -> float | None:
+        """Book the next free slot; return the seconds to sleep until it, or None if DynamoDB failed.
+
+        Raises Saturated when the slot is further away than the request may still wait (FACEID_PACING_MAX_WAIT_S
+        in all, `waited_s` of it already spent).
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        limit_ms = max(0, self._max_wait_ms - int(waited_s * 1000))
+        try:
+            for _ in range(3):  # another instance may move an idle item between our two writes
+                not_before_ms = self._throttled_at_ms.get(action, 0) + int(WINDOW_S * 1000)
+                wait = self._book_once(f"faceid#{self._region}#{action}", limit_ms, not_before_ms)
+                if wait is not None:
+                    return wait
+        except ClientError as exc:
+            logger.warning("pacing store unavailable; backing off instead", extra={"error": _code(exc)})
+            return None
+        except BotoCoreError as exc:
+            logger.warning("pacing store unavailable; backing off instead", extra={"error": type(exc).__name__})
+            return None
+        return 0.0  # three lost races in a row: the item is being reset as fast as we read it; just go
+
+    def _book_once(self, key: str, limit_ms: int, not_before_ms: int) -> float | None:
+        client = self._dynamodb()
+        now = int(self._wall_clock() * 1000)
+        start = max(now, not_before_ms)  # the earliest slot this instance may take
+        expires = str(now // 1000 + ITEM_TTL_S)
+        try:
+            # Busy: the next free slot is at `start` or later; take it and move it on by one interval.
+            answer = client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": key}},
+                UpdateExpression="SET next_slot = next_slot + :interval, expires_at = :expires",
+                ConditionExpression="next_slot BETWEEN :start AND :latest",
+                ExpressionAttributeValues={
+                    ":interval": {"N": str(self._interval_ms)},
+                    ":start": {"N": str(start)},
+                    ":latest": {"N": str(now + limit_ms)},
+                    ":expires": {"N": expires},
+                },
+                ReturnValues="UPDATED_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            slot = answer.get("Attributes", {}).get("next_slot", {}).get("N", start)
+            return (int(slot) - now) / 1000
+        except client.exceptions.ConditionalCheckFailedException as exc:
+            old = exc.response.get("Item", {}).get("next_slot", {}).get("N")
+        if old is not None and int(old) > now + limit_ms:
+            raise Saturated(max(1, math.ceil((int(old) - now - limit_ms) / 1000)))
+        if start > now + limit_ms:
+            raise Saturated(max(1, math.ceil((start - now - limit_ms) / 1000)))
+        try:
+            # Idle: the next free slot is before `start` (or there is none yet); this request goes at `start`.
+            client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": key}},
+                UpdateExpression="SET next_slot = :next, expires_at = :expires",
+                ConditionExpression="attribute_not_exists(next_slot) OR next_slot < :start",
+                ExpressionAttributeValues={
+                    ":next": {"N": str(start + self._interval_ms)},
+                    ":start": {"N": str(start)},
+                    ":expires": {"N": expires},
+                },
+            )
+            return (start - now) / 1000
+        except client.exceptions.ConditionalCheckFailedException:
+            return None
+
+    def _dynamodb(self) -> Any:
+        with self._client_lock:  # boto3's default session is not safe to build clients from in parallel
+            if self._client is None:
+                import boto3
+
+                self._client = boto3.client("dynamodb")
+            return self._client
+
+
+def _code(exc: Any) -> str:
+    return str(exc.response.get("Error", {}).get("Code", type(exc).__name__))
