@@ -21,3 +21,34 @@ def test_document_describes_both_routes_and_the_error_envelope() -> None:
     assert "422" not in post["responses"]  # validation errors are answered 400 with ErrorBody
     assert post["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     assert "ErrorBody" in doc["components"]["schemas"]
+
+
+def declared_routes() -> dict[str, set[tuple[str, str]]]:
+    """The httpApi routes serverless.yml gives API Gateway, per `auth` setting (CloudFormation tags ignored)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    config = yaml.load((ROOT / "serverless.yml").read_text(), Loader=Loader)  # noqa: S506 - SafeLoader subclass
+    events = config["functions"]["api"]["events"]
+    references = [e["httpApi"] for e in events if "httpApi" in e]
+    routes: dict[str, set[tuple[str, str]]] = {}
+    for setting, shape in config["custom"]["auth"].items():
+        found = set()
+        for reference in references:
+            key = reference.removeprefix("${self:custom.auth.${param:auth}.").removesuffix("}")
+            found.add((shape[key]["method"].lower(), shape[key]["path"]))
+        routes[setting] = found
+    return routes
+
+
+def test_api_gateway_routes_are_the_documented_operations() -> None:
+    # API Gateway forwards only the routes serverless.yml declares: each must be an operation of the
+    # app (and of openapi.json), and each operation must be reachable, with auth on and off.
+    operations = {(method, path) for path, item in document()["paths"].items() for method in item}
+    routes = declared_routes()
+    assert set(routes) == {"off", "jwt"}
+    for setting, declared in routes.items():
+        assert declared == operations, f"serverless.yml routes (auth={setting}) differ from the app's"
