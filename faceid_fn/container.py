@@ -60,14 +60,16 @@ def start_with_key() -> Callable[..., Session]:
 def s3() -> Any:
     import boto3
 
-    return boto3.client("s3")
+    from faceid_fn.aws import bounded_config
+
+    return boto3.client("s3", config=bounded_config())
 
 
 @cache
 def cos() -> Cos:
     from faceid_fn.storage import Cos
 
-    return Cos(settings())
+    return Cos(settings(), faceid().credential_info)
 
 
 def warm_up() -> None:

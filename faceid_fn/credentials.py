@@ -37,7 +37,9 @@ class SecretsManagerCredential:
         if provider is None:
             from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-            provider = SecretsProvider()
+            from faceid_fn.aws import bounded_config
+
+            provider = SecretsProvider(boto_config=bounded_config())
         self._provider = provider
         self._secret_name = secret_name
         self._max_age_s = max_age_s

@@ -154,7 +154,12 @@ class FaceId:
 
     def check_credentials(self) -> None:
         """Read the credentials once (cold start): a missing or malformed secret fails here."""
-        self._client.credential.get_credential_info()
+        self.credential_info()
+
+    def credential_info(self) -> tuple[str, str, str | None]:
+        """The Tencent credentials the calls are signed with (COS reads use them too)."""
+        secret_id, secret_key, token = self._client.credential.get_credential_info()
+        return secret_id, secret_key, token
 
     def create_upload_url(self, *, trace_id: str) -> dict[str, Any]:
         """A pre-signed URL to PUT a photo to, and the ResourceUrl to pass on (valid 7,200 s)."""

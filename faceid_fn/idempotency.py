@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from faceid_fn.aws import bounded_config
 from faceid_fn.errors import IdempotencyConflict, StoreUnavailable
 from faceid_fn.observability import logger, metrics
 
@@ -70,7 +71,7 @@ class Idempotency:
         )
         self._configs.append(config)
         # One persistence layer per function: a layer keeps the configuration of its first caller.
-        store = DynamoDBPersistenceLayer(table_name=self.table)
+        store = DynamoDBPersistenceLayer(table_name=self.table, boto_config=bounded_config())
         wrapped = idempotent_function(
             function,
             data_keyword_argument="request",

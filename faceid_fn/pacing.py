@@ -148,7 +148,9 @@ class Pacer:
             if self._client is None:
                 import boto3
 
-                self._client = boto3.client("dynamodb")
+                from faceid_fn.aws import bounded_config
+
+                self._client = boto3.client("dynamodb", config=bounded_config())
             return self._client
 
 

@@ -42,7 +42,8 @@ PhotoReader = Callable[[str], bytes]
 
 def _cos_host(region: str) -> re.Pattern[str]:
     # <bucket>-<appid>.cos.<region>.myqcloud.com: bucket names are lower-case letters, digits, '-'.
-    return re.compile(rf"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-\d{{5,}}\.cos\.{re.escape(region)}\.myqcloud\.com$")
+    # ASCII only: `\d` would also match other scripts' digits (Arabic-Indic, fullwidth).
+    return re.compile(rf"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]{{5,}}\.cos\.{re.escape(region)}\.myqcloud\.com$")
 
 
 def _invalid(field: str, message: str) -> InvalidInput:

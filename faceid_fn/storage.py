@@ -8,11 +8,11 @@ boto3 is imported on first use: the HTTP path never pays for it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
+from faceid_fn.aws import bounded_config
 from faceid_fn.config import Settings
 from faceid_fn.errors import InvalidInput, UpstreamError
 
@@ -68,11 +68,18 @@ def read_object(client: Any, bucket: str, key: str, version_id: str | None, max_
     return data
 
 
-@dataclass
-class Cos:
-    """Tencent COS of the configured region, through its S3-compatible API."""
+# Tencent credentials as the SDK's credential objects give them: (SecretId, SecretKey, Token or None).
+CredentialInfo = Callable[[], tuple[str, str, "str | None"]]
 
-    settings: Settings
+
+class Cos:
+    """Tencent COS of the configured region, through its S3-compatible API, signed with the same Tencent
+    credentials as the FaceID calls (from Secrets Manager when configured: a rotation is followed)."""
+
+    def __init__(self, settings: Settings, credentials: CredentialInfo) -> None:
+        self.settings = settings
+        self._credentials = credentials
+        self._clients: dict[tuple[str, str, tuple[str, str, str | None]], Any] = {}
 
     @property
     def public_endpoint(self) -> str:
@@ -83,30 +90,30 @@ class Cos:
 
     def _client(self, endpoint: str, addressing: Literal["path", "virtual"]) -> Any:
         import boto3
-        from botocore.config import Config
 
-        secret_key = self.settings.tencentcloud_secret_key
-        return boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name=self.settings.faceid_region,
-            aws_access_key_id=self.settings.tencentcloud_secret_id,
-            aws_secret_access_key=secret_key.get_secret_value() if secret_key else None,
-            aws_session_token=(
-                self.settings.tencentcloud_session_token.get_secret_value()
-                if self.settings.tencentcloud_session_token
-                else None
-            ),
-            config=Config(signature_version="s3v4", s3={"addressing_style": addressing}, retries={"mode": "standard"}),
-        )
+        credentials = self._credentials()
+        key = (endpoint, addressing, credentials)
+        if key not in self._clients:
+            self._clients = {k: v for k, v in self._clients.items() if k[2] == credentials}  # drop rotated-out ones
+            secret_id, secret_key, token = credentials
+            self._clients[key] = boto3.client(
+                "s3",
+                endpoint_url=endpoint,
+                region_name=self.settings.faceid_region,
+                aws_access_key_id=secret_id,
+                aws_secret_access_key=secret_key,
+                aws_session_token=token or None,
+                config=bounded_config(signature_version="s3v4", s3={"addressing_style": addressing}),
+            )
+        return self._clients[key]
 
-    @cached_property
+    @property
     def reader(self) -> Any:
         if self.settings.cos_endpoint:  # a local S3-compatible stand-in (tests): path-style addressing
             return self._client(self.settings.cos_endpoint, "path")
         return self._client(self.public_endpoint, "virtual")
 
-    @cached_property
+    @property
     def presigner(self) -> Any:
         return self._client(self.public_endpoint, "virtual")
 

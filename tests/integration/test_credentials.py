@@ -116,3 +116,32 @@ def test_unreadable_secret_later_keeps_the_last_good_value(
 
     assert Response.of(handler.handler(http_event(body=start_body()), LambdaContext())).status == 201
     assert "using the last good value" in logs.text
+
+
+def test_cos_is_signed_with_the_tencent_credentials_from_the_secret_and_follows_a_rotation(
+    secret_env: Emulator, configure: Callable[..., None], lambda_context: Any
+) -> None:
+    # GIVEN a COS upload record (the photo is already in COS) while credentials come from the secret
+    from urllib.parse import parse_qs, urlsplit
+
+    import handler
+    from local.sample_photo import png
+    from tests.aws import cos_record, md5
+
+    photo = png()
+    event = {"Records": [cos_record("reference/alice.png", size=len(photo), md5_meta=md5(photo))]}
+
+    def presigned_by() -> str:
+        summary = handler.handler(json.loads(json.dumps(event)), lambda_context)
+        assert summary["Failures"] == []
+        query = parse_qs(urlsplit(secret_env.calls[-1]["params"]["CompareImageUrl"]).query)
+        assert "X-Amz-Security-Token" not in query  # no AWS session token handed to Tencent
+        return query["X-Amz-Credential"][0].split("/")[0]
+
+    # WHEN FaceID is sent the pre-signed COS URL
+    # THEN it is signed with the secret's Tencent SecretId, never with the function's AWS credentials
+    assert presigned_by() == "AKIDrotationA"
+    # AND after a rotation (and the cache's max age), with the new one
+    put_secret({"SecretId": "AKIDrotationB", "SecretKey": KEY_B})
+    time.sleep(1.1)
+    assert presigned_by() == "AKIDrotationB"

@@ -97,6 +97,9 @@ def test_cos_urls_of_the_region_are_accepted_and_normalised(given: str, sent: st
         "https://2130706433/a.jpg",
         "https%3A%2F%2Fevil.com%2Fa.jpg",
         "https://[::ffff:127.0.0.1]/a.jpg",
+        "https://photos-\u0661\u0662\u0663\u0664\u0665.cos.ap-singapore.myqcloud.com/a.jpg",  # Arabic-Indic digits
+        "https://photos-\uff11\uff12\uff13\uff14\uff15.cos.ap-singapore.myqcloud.com/a.jpg",  # fullwidth digits
+        "https://photos-%D9%A1%D9%A2%D9%A3%D9%A4%D9%A5.cos.ap-singapore.myqcloud.com/a.jpg",  # the same, encoded
     ],
 )
 def test_anything_else_is_refused_before_any_upstream_call(url: str) -> None:
