@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from faceid_fn.flows import FlowName, capability_problem
+from faceid_fn.flows import FLOWS, FlowName, capability_problem
 
 REGIONS = ("ap-singapore", "ap-jakarta")
 Region = Literal["ap-singapore", "ap-jakarta"]
@@ -172,6 +172,12 @@ class Settings(BaseModel):
         if not self.tencentcloud_secret_id or not self.tencentcloud_secret_key:
             raise ValueError("set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or FACEID_CREDENTIALS_SECRET")
         return self
+
+    @property
+    def replay_ttl_s(self) -> int:
+        """How long an idempotent answer is replayed: IDEMPOTENCY_TTL_S, but never past the life of the
+        BizToken it carries (7,200 s legacy, 10 minutes intl)."""
+        return min(self.idempotency_ttl_s, int(FLOWS[self.faceid_flow].token_ttl.total_seconds()))
 
     @cached_property
     def allowed_redirect_hosts(self) -> frozenset[str]:

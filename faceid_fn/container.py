@@ -35,7 +35,7 @@ def faceid() -> FaceId:
 def idempotency() -> Idempotency:
     from faceid_fn.idempotency import Idempotency
 
-    return Idempotency(settings().idempotency_table, settings().idempotency_ttl_s)
+    return Idempotency(settings().idempotency_table, settings().replay_ttl_s)
 
 
 @cache

@@ -164,7 +164,11 @@ class FaceId:
     def create_upload_url(self, *, trace_id: str) -> dict[str, Any]:
         """A pre-signed URL to PUT a photo to, and the ResourceUrl to pass on (valid 7,200 s)."""
         params = {"TargetAction": APPLY_WEB_VERIFICATION_TOKEN}
-        return self.call(CREATE_UPLOAD_URL, params, trace_id=trace_id, idempotent=True)
+        answer = self.call(CREATE_UPLOAD_URL, params, trace_id=trace_id, idempotent=True)
+        if not all(isinstance(answer.get(field), str) and answer[field] for field in ("UploadUrl", "ResourceUrl")):
+            logger.warning("FaceID upload slot without UploadUrl/ResourceUrl", extra={"fields": sorted(answer)})
+            raise UpstreamError(UPSTREAM_UNAVAILABLE, _MESSAGES[UPSTREAM_UNAVAILABLE], answer.get("RequestId"))
+        return answer
 
     @tracer.capture_method(capture_response=False)
     def upload(self, upload_url: str, data: bytes) -> None:

@@ -42,10 +42,11 @@ def redact_url(url: str) -> str:
     """The URL without userinfo, query string or fragment: what may be logged of it."""
     try:
         parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port that is not a number in range
     except ValueError:
         return MASK
     host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    netloc = f"{host}:{port}" if port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 

@@ -202,6 +202,13 @@ def _retryable(exc: Exception) -> bool:
     return False
 
 
+# A record is started only with this much of the invocation left beyond FACEID_TIMEOUT_S; later records
+# are deferred to Lambda's retry (finished ones replay from the idempotency table).
+RECORD_MARGIN_S = 2.0
+DEFERRED = "Deferred"
+INTERNAL_ERROR = "InternalError"
+
+
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = container.settings()
     start = container.start_for_object()
@@ -212,14 +219,17 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             source, upload_request_id = source_of(record, settings.faceid_region)
             trace_id = upload_request_id or context.aws_request_id
+            logger.set_correlation_id(trace_id)
+            if context.get_remaining_time_in_millis() / 1000 < settings.faceid_timeout_s + RECORD_MARGIN_S:
+                _failed(summary, source, DEFERRED, "Not started: too little time left in this invocation", True)
+                continue
             session = start(request={"Key": source.idempotency_key, "Source": source.model_dump(), "TraceId": trace_id})
         except (ServiceError, StorageError) as exc:
-            failure = UploadFailure(
-                Source=source, Error=ErrorDetail(Code=exc.code, Message=exc.message), Retryable=_retryable(exc)
-            )
-            summary.Failures.append(failure)
-            metrics.add_metric(name="UploadFailed", unit="Count", value=1)
-            logger.warning("upload not started", extra={"source": _described(source), "error": exc.code})
+            _failed(summary, source, exc.code, exc.message, _retryable(exc))
+            continue
+        except Exception:  # one record's unforeseen failure must not lose the others' summary
+            logger.exception("upload failed unexpectedly", extra={"source": _described(source)})
+            _failed(summary, source, INTERNAL_ERROR, "The upload could not be handled", True)
             continue
         summary.Sessions.append(session)
         logger.info("upload session started", extra={"source": _described(source), "biz_token": session.BizToken})
@@ -227,6 +237,13 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if any(f.Retryable for f in summary.Failures):
         raise UploadsIncomplete(json.dumps(answer))
     return answer
+
+
+def _failed(summary: UploadSummary, source: ObjectSource | None, code: str, message: str, retryable: bool) -> None:
+    failure = UploadFailure(Source=source, Error=ErrorDetail(Code=code, Message=message), Retryable=retryable)
+    summary.Failures.append(failure)
+    metrics.add_metric(name="UploadFailed", unit="Count", value=1)
+    logger.warning("upload not started", extra={"source": _described(source), "error": code})
 
 
 def _described(source: ObjectSource | None) -> dict[str, Any] | None:

@@ -165,6 +165,121 @@ def test_throttling_past_the_budget_raises_for_a_lambda_retry(
     assert len(deliver({"Records": [s3_record(UPLOAD_BUCKET, "a.png", photo)]})["Sessions"]) == 1
 
 
+def incomplete(deliver: Callable[..., dict[str, Any]], event: dict[str, Any]) -> dict[str, Any]:
+    """Deliver an event that must fail for Lambda's retry; the summary it carries."""
+    from faceid_fn.uploads import UploadsIncomplete
+
+    with pytest.raises(UploadsIncomplete) as raised:
+        deliver(event)
+    summary: dict[str, Any] = json.loads(str(raised.value))
+    return summary
+
+
+def test_a_malformed_upload_slot_fails_its_record_only(
+    deliver: Callable[..., dict[str, Any]], emulator: Emulator
+) -> None:
+    # GIVEN FaceID answers the first CreateUploadUrl without UploadUrl/ResourceUrl
+    a, b = png(seed=1), png(seed=2)
+    put("a.png", a)
+    put("b.png", b)
+    emulator.fault(action="CreateUploadUrl", body='{"Response": {"RequestId": "rid-odd"}}', count=1)
+    # WHEN both records arrive in one event
+    summary = incomplete(
+        deliver, {"Records": [s3_record(UPLOAD_BUCKET, k, d) for k, d in (("a.png", a), ("b.png", b))]}
+    )
+    # THEN the first is a retryable failure naming FaceID's request, the second got its session
+    [failure] = summary["Failures"]
+    assert failure["Source"]["Key"] == "a.png"
+    assert failure["Error"]["Code"] == "UpstreamUnavailable"
+    assert failure["Retryable"] is True
+    assert [s["Source"]["Key"] for s in summary["Sessions"]] == ["b.png"]
+
+
+def test_an_unforeseen_error_in_one_record_keeps_the_others(
+    deliver: Callable[..., dict[str, Any]], emulator: Emulator, monkeypatch: pytest.MonkeyPatch, logs: LogLines
+) -> None:
+    import faceid_fn.uploads
+
+    real = faceid_fn.uploads.open_session
+
+    def open_session(**kwargs: Any) -> Any:
+        if kwargs["image_md5"] == md5(png(seed=1)):
+            raise RuntimeError("a bug")
+        return real(**kwargs)
+
+    monkeypatch.setattr(faceid_fn.uploads, "open_session", open_session)
+    a, b = png(seed=1), png(seed=2)
+    put("a.png", a)
+    put("b.png", b)
+    summary = incomplete(
+        deliver, {"Records": [s3_record(UPLOAD_BUCKET, k, d) for k, d in (("a.png", a), ("b.png", b))]}
+    )
+    assert summary["Failures"][0]["Source"]["Key"] == "a.png"
+    assert summary["Failures"][0]["Error"] == {"Code": "InternalError", "Message": "The upload could not be handled"}
+    assert [s["Source"]["Key"] for s in summary["Sessions"]] == ["b.png"]
+    assert logs.records("upload failed unexpectedly")
+
+
+class ShortOfTime:
+    """A Lambda context whose invocation has 15 s left for the first record, then 3 s."""
+
+    function_name = "faceid-fn-test-api"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:faceid-fn-test-api"
+    aws_request_id = "lambda-request-0002"
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.asked += 1
+        return 15_000 if self.asked <= 1 else 3_000
+
+
+def test_records_left_without_time_are_deferred_to_lambdas_retry(
+    upload_env: Callable[..., None], emulator: Emulator, lambda_context: Any
+) -> None:
+    # GIVEN two records, and after the first one less time left than FACEID_TIMEOUT_S (3 s) + margin
+    import handler
+
+    a, b = png(seed=1), png(seed=2)
+    put("a.png", a)
+    put("b.png", b)
+    event = {
+        "Records": [s3_record(UPLOAD_BUCKET, k, d, request_id=f"REQ-{k}") for k, d in (("a.png", a), ("b.png", b))]
+    }
+    from faceid_fn.uploads import UploadsIncomplete
+
+    # WHEN they are delivered THEN the second is deferred (retryable) instead of racing the Lambda timeout
+    with pytest.raises(UploadsIncomplete) as raised:
+        handler.handler(json.loads(json.dumps(event)), ShortOfTime())
+    summary = json.loads(str(raised.value))
+    assert [s["Source"]["Key"] for s in summary["Sessions"]] == ["a.png"]
+    assert summary["Failures"][0]["Source"]["Key"] == "b.png"
+    assert summary["Failures"][0]["Error"]["Code"] == "Deferred"
+    assert summary["Failures"][0]["Retryable"] is True
+    # AND Lambda's retry (with time) replays the first and starts the second: one session each
+    retried = handler.handler(json.loads(json.dumps(event)), lambda_context)
+    assert [s["Source"]["Key"] for s in retried["Sessions"]] == ["a.png", "b.png"]
+    assert retried["Sessions"][0]["BizToken"] == summary["Sessions"][0]["BizToken"]
+    assert len(applied(emulator)) == 2
+
+
+def test_each_records_log_lines_carry_its_upload_request_id(
+    deliver: Callable[..., dict[str, Any]], logs: LogLines
+) -> None:
+    a, b = png(seed=1), png(seed=2)
+    put("a.png", a)
+    put("b.png", b)
+    records = [s3_record(UPLOAD_BUCKET, k, d, request_id=f"REQ-{k}") for k, d in (("a.png", a), ("b.png", b))]
+    deliver({"Records": records})
+    started = logs.records("upload session started")
+    assert [(r["source"]["Key"], r["correlation_id"]) for r in started] == [
+        ("a.png", "REQ-a.png"),
+        ("b.png", "REQ-b.png"),
+    ]
+
+
 # -- exactly once -----------------------------------------------------------------------------------
 
 

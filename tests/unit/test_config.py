@@ -27,6 +27,7 @@ def env(monkeypatch: pytest.MonkeyPatch):
         "FACEID_PACING_TABLE",
         "FACEID_PACING_RPS",
         "FACEID_PACING_MAX_WAIT_S",
+        "IDEMPOTENCY_TTL_S",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -181,3 +182,11 @@ def test_slot_wait_and_upstream_budget_together_end_before_api_gateway_gives_up(
     else:
         with pytest.raises(ConfigError, match="FACEID_TIMEOUT_S \\+ FACEID_PACING_MAX_WAIT_S must be at most 25 s"):
             load_settings()
+
+
+@pytest.mark.parametrize(
+    ("flow", "ttl", "replayed"), [("legacy", "3600", 3600), ("intl", "3600", 600), ("intl", "300", 300)]
+)
+def test_answers_are_never_replayed_past_the_flows_token_life(env, flow: str, ttl: str, replayed: int) -> None:
+    env(FACEID_FLOW=flow, IDEMPOTENCY_TTL_S=ttl)
+    assert load_settings().replay_ttl_s == replayed
