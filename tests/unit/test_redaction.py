@@ -6,6 +6,7 @@ import io
 import json
 import logging
 
+import pytest
 from aws_lambda_powertools import Logger
 
 from faceid_fn.redaction import MASK, RedactingFormatter, redact, redact_text, redact_url, register_secret
@@ -20,6 +21,11 @@ SIGNED = (
 def test_url_loses_query_fragment_and_userinfo() -> None:
     assert redact_url(SIGNED) == "https://photos-1250000000.cos.ap-singapore.myqcloud.com/a.jpg"
     assert redact_url("https://u:p@h.example:8443/p?x#f") == "https://h.example:8443/p"
+
+
+@pytest.mark.parametrize("url", ["https://h.example:99999/p?sign=x", "https://h.example:port/p", "http://[::1/"])
+def test_a_url_that_cannot_be_parsed_is_masked_whole(url: str) -> None:
+    assert redact_url(url) == MASK
 
 
 def test_text_with_urls_and_encoded_urls_is_cleaned() -> None:
