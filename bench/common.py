@@ -190,6 +190,53 @@ def run_worker(
     return results(result.stdout)[-1]
 
 
+def run_instances(
+    impl: Implementation, env: dict[str, str], n: int, callers: int, spread: float, timeout: float = 300
+) -> list[list[Any]]:
+    """A burst served by `callers` worker processes, one per caller, as separate Lambda instances would
+    serve it: each warms up, then all start at the same wall-clock time; every request's result."""
+    processes = [
+        subprocess.Popen(
+            [
+                str(impl.python),
+                str(WORKER),
+                "instance",
+                str(impl.path),
+                impl.module,
+                str(k),
+                str(n),
+                str(callers),
+                str(spread),
+            ],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for k in range(callers)
+    ]
+    try:
+        for process in processes:  # every instance is warm before the burst
+            assert process.stdout is not None
+            while "ready" not in (line := process.stdout.readline()):
+                if not line:
+                    raise RuntimeError(f"{impl.name} instance exited before it was ready")
+        start = f"{time.time() + 0.5}\n"
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write(start)
+            process.stdin.flush()
+        found: list[list[Any]] = []
+        for process in processes:
+            stdout, _ = process.communicate(timeout=timeout)
+            found.extend(results(stdout)[-1]["results"])
+        return found
+    finally:
+        for process in processes:
+            process.kill()
+
+
 def results(stdout: str) -> list[dict[str, Any]]:
     found = []
     for line in stdout.splitlines():

@@ -14,20 +14,33 @@ from datetime import UTC, datetime
 
 from common import BENCH, RESULTS
 
-FULL = {
-    "artifact.py": [],
-    "cold_start.py": ["--rounds", "15"],
-    "warm.py": ["--requests", "1000", "--rounds", "3"],
-    "burst.py": ["--requests", "200", "--callers", "50", "--spread", "1", "--rounds", "2"],
-    "memory.py": ["--requests", "10000"],
-}
-QUICK = {
-    "artifact.py": [],
-    "cold_start.py": ["--rounds", "1"],
-    "warm.py": ["--requests", "20", "--rounds", "1"],
-    "burst.py": ["--requests", "10", "--callers", "5", "--spread", "0.2", "--rounds", "1"],
-    "memory.py": ["--requests", "50"],
-}
+# (script, its arguments, the name of its result in bench/results/)
+BURST = ["--requests", "200", "--callers", "50", "--spread", "1", "--rounds", "2"]
+BURST_QUICK = ["--requests", "10", "--callers", "5", "--spread", "0.2", "--rounds", "1"]
+FULL = [
+    ("artifact.py", [], "artifact"),
+    ("cold_start.py", ["--rounds", "15"], "cold_start"),
+    ("warm.py", ["--requests", "1000", "--rounds", "3"], "warm"),
+    ("burst.py", ["--requests", "200", "--callers", "50", "--spread", "1", "--rounds", "2"], "burst"),
+    (
+        "burst.py",
+        ["--requests", "200", "--callers", "50", "--spread", "1", "--rounds", "2", "--threads"],
+        "burst-threads",
+    ),
+    ("memory.py", ["--requests", "10000"], "memory"),
+]
+QUICK = [
+    ("artifact.py", [], "artifact"),
+    ("cold_start.py", ["--rounds", "1"], "cold_start"),
+    ("warm.py", ["--requests", "20", "--rounds", "1"], "warm"),
+    ("burst.py", ["--requests", "10", "--callers", "5", "--spread", "0.2", "--rounds", "1"], "burst"),
+    (
+        "burst.py",
+        ["--requests", "10", "--callers", "5", "--spread", "0.2", "--rounds", "1", "--threads"],
+        "burst-threads",
+    ),
+    ("memory.py", ["--requests", "50"], "memory"),
+]
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -36,9 +49,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     tables = []
-    for script, sizes in (QUICK if args.quick else FULL).items():
+    for script, sizes, name in QUICK if args.quick else FULL:
         subprocess.run([sys.executable, str(BENCH / script), *sizes], check=True, cwd=BENCH)
-        result = json.loads((RESULTS / f"{script.removesuffix('.py')}.json").read_text())
+        result = json.loads((RESULTS / f"{name}.json").read_text())
         tables.append(result)
     if args.quick:
         return

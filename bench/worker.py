@@ -1,12 +1,14 @@
 """Runs inside one implementation's Python (ours or the baseline): the process a Lambda container is.
 
-    python bench/worker.py cold|warm|memory|burst  <handler module dir> <module name> [sizes...]
+    python bench/worker.py cold|warm|memory|burst|instance  <handler module dir> <module name> [sizes...]
 
-Reads nothing from the bench but its arguments and environment; prints one JSON line per result.
+Reads nothing from the bench but its arguments, environment and (`instance`) the start time on stdin;
+prints one JSON line per result.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -122,6 +124,22 @@ def main() -> None:
 
         with ThreadPoolExecutor(max_workers=callers) as pool:
             print(json.dumps({"results": list(pool.map(call, range(n)))}))
+    elif mode == "instance":  # one Lambda instance serving one of `callers` callers in a burst
+        k, n, callers, spread = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
+        # A served (refused) request warms the instance without reaching FaceID; the baseline raises on a
+        # body without its fields, and is warm all the same.
+        with contextlib.suppress(Exception):
+            handler({**event(-1), "body": "{}"}, ctx)
+        print(json.dumps({"ready": k}), flush=True)
+        t0 = float(sys.stdin.readline())  # wall-clock start of the burst, the same for every instance
+        results = []
+        for i in range(k, n, callers):  # this caller's requests, one after another
+            due = t0 + i * spread / n
+            time.sleep(max(0.0, due - time.time()))
+            answer = handler(event(i), ctx)
+            end = time.time()
+            results.append([answer["statusCode"], end - due, end - t0])
+        print(json.dumps({"results": results}), flush=True)
 
 
 if __name__ == "__main__":

@@ -199,7 +199,7 @@ class FaceId:
         waited = 0.0
         last_request_id: str | None = None
         while True:
-            tried_pacing = False
+            store_failed = False
             if self._pacer is not None and self._pacer.engaged(action):
                 try:
                     wait = self._pacer.book(action, waited_s=waited)
@@ -211,7 +211,7 @@ class FaceId:
                         retry_after_s=exc.retry_after_s,
                     )
                     break
-                tried_pacing = True
+                store_failed = wait is None
                 if wait:  # time spent waiting for a send slot is not taken from the upstream budget
                     self._sleep(wait)
                     waited += wait
@@ -225,11 +225,12 @@ class FaceId:
             base, cap = BACKOFF_BASE_S, BACKOFF_CAP_S
             if result.code.startswith(RATE_LIMITED):
                 metrics.add_metric(name="UpstreamThrottled", unit="Count", value=1)
-                if self._pacer is not None and not tried_pacing:
-                    self._pacer.engage(action)  # the next attempt books a send slot instead of backing off
+                if self._pacer is not None and not store_failed:
+                    # The next attempt books a send slot instead of backing off: at least a second from now
+                    # (the throttled second is full), after every slot booked before it.
+                    self._pacer.engage(action)
                     continue
-                # Throttled in spite of a booked slot (callers that do not book), pacing store unusable,
-                # or no pacing: back off.
+                # No pacing, or its store is unusable: back off.
                 base, cap = THROTTLE_BACKOFF_BASE_S, THROTTLE_BACKOFF_CAP_S
             delay = self._jitter() * min(cap, base * 2 ** (attempts - 1))
             if delay >= remaining:

@@ -24,7 +24,8 @@ from typing import Any
 
 from faceid_fn.observability import logger
 
-# How long an instance keeps booking slots after FaceID last throttled it.
+# How long an instance keeps booking slots after FaceID last throttled it, or after it last had to wait
+# for a slot.
 PACING_HOLD_S = 10.0
 # FaceID counts requests per second: after a throttle, the second it counted is full, so no slot is
 # booked before it has passed (the calls that filled it were not booked).
@@ -88,6 +89,8 @@ class Pacer:
                 not_before_ms = self._throttled_at_ms.get(action, 0) + int(WINDOW_S * 1000)
                 wait = self._book_once(f"faceid#{self._region}#{action}", limit_ms, not_before_ms)
                 if wait is not None:
+                    if wait > 0:  # a queue of booked slots: the burst goes on, keep booking
+                        self._engaged_until[action] = self._clock() + PACING_HOLD_S
                     return wait
         except ClientError as exc:
             logger.warning("pacing store unavailable; backing off instead", extra={"error": _code(exc)})

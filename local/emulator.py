@@ -209,6 +209,7 @@ class FaceIdEmulator:
             "trace_id": headers.get("x-tc-traceid"),
             "token": headers.get("x-tc-token"),
             "request_id": request_id,
+            "at": time.time(),  # when it arrived (benches plot throughput from it)
         }
         fault: Fault | None = None
         try:

@@ -21,7 +21,8 @@ import pytest
 from deploy import package
 from tests.conftest import ROOT, function_environment
 
-pytestmark = pytest.mark.package
+# The first test builds the artifact (pip downloads and installs wheels): longer than the default 120 s.
+pytestmark = [pytest.mark.package, pytest.mark.timeout(600)]
 
 HOST_ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}[platform.machine()]
 ELF_MACHINE = {"arm64": 0xB7, "x86_64": 0x3E}

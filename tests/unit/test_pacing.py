@@ -99,6 +99,23 @@ def test_a_missing_table_makes_pacing_step_aside(dynamodb: Any) -> None:
     assert pacing.book(ACTION) is None
 
 
+def test_waiting_for_a_slot_keeps_an_instance_booking(dynamodb: Any) -> None:
+    # GIVEN an instance that was throttled a while ago, while other instances keep the queue full
+    now, wall = [0.0], Wall()
+    pacing = Pacer(
+        PACING_TABLE, "ap-singapore", rps=20, max_wait_s=5, client=dynamodb, wall_clock=wall, clock=lambda: now[0]
+    )
+    other = pacer(dynamodb, wall, max_wait_s=5)
+    pacing.engage(ACTION)
+    now[0] = PACING_HOLD_S - 1
+    for _ in range(10):
+        other.book(ACTION)
+    # WHEN it books and has to wait THEN it stays engaged for another hold time
+    assert pacing.book(ACTION) > 0
+    now[0] = PACING_HOLD_S + 5
+    assert pacing.engaged(ACTION)
+
+
 def test_engagement_lasts_the_hold_time() -> None:
     now = [0.0]
     pacing = Pacer(PACING_TABLE, "ap-singapore", rps=20, max_wait_s=1, client=object(), clock=lambda: now[0])
@@ -181,15 +198,24 @@ def test_no_free_slot_answers_429_with_the_pacers_retry_after_and_sends_nothing(
     assert refused.value.headers == {"Retry-After": "4"}
 
 
-def test_throttled_in_spite_of_a_slot_backs_off_before_booking_again() -> None:
-    # Callers that do not book (another deployment, the console) can take the slot.
+def test_throttled_in_spite_of_a_slot_books_the_next_one_instead_of_backing_off() -> None:
+    # Callers that do not book (instances not yet throttled, the console) can take a slot; the next
+    # booking is a second after the throttle at the earliest (see the Pacer tests), so no back-off is added.
     client = ScriptedClient([throttled(), throttled(), OK])
-    pacing = ScriptedPacer([0.1, 0.1])
+    pacing = ScriptedPacer([0.1, 1.2])
     sleeps: list[float] = []
     paced_gateway(client, pacing, sleeps).call(ACTION, {}, trace_id="t", idempotent=False)
     assert client.calls == 3
-    assert sleeps[0] == sleeps[-1] == 0.1
-    assert len(sleeps) == 3  # slot, back-off, slot
+    assert sleeps == [0.1, 1.2]
+
+
+def test_a_booking_after_a_throttle_is_a_second_later_at_the_earliest(dynamodb: Any) -> None:
+    wall = Wall()
+    pacing = pacer(dynamodb, wall, max_wait_s=2)
+    assert pacing.book(ACTION) == 0.0
+    pacing.engage(ACTION)  # FaceID throttled this instance now
+    assert pacing.book(ACTION) == 1.0
+    assert pacing.book(ACTION) == 1.05
 
 
 def test_an_unusable_pacing_store_falls_back_to_backing_off() -> None:
