@@ -47,7 +47,8 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     )
 }
 
-# Messages for validation errors are ours: a caller's input is never echoed back.
+# Messages for validation errors are ours: a caller's values are never echoed back (an unknown field's
+# name is, truncated to 64 characters).
 BIZ_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{8,128}$"  # noqa: S105 - a pattern, not a secret
 
 _FIELD_RULES = {
@@ -99,7 +100,10 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         if idempotency_key and container.idempotency().enabled:
             start = container.start_with_key()
             container.idempotency().register(app.lambda_context)
-            request = {"Key": idempotency_key, "Body": body.model_dump(mode="json"), "TraceId": trace_id}
+            # A key is the caller's own: with the JWT authorizer on, another caller's same key is another key.
+            subject = caller_subject(app.current_event.raw_event)
+            key = f"{subject}\n{idempotency_key}" if subject else idempotency_key
+            request = {"Key": key, "Body": body.model_dump(mode="json"), "TraceId": trace_id}
             session = start(request=request)
         else:
             session = start_keyed(request={"Body": body.model_dump(mode="json"), "TraceId": trace_id})

@@ -443,6 +443,28 @@ def test_http_retry_with_the_same_key_returns_the_same_session(
     assert len(applied(emulator)) == 1
 
 
+def test_http_keys_are_per_caller_when_callers_are_authenticated(
+    invoke: Callable[..., Any], emulator: Emulator, upload_env: Callable[..., None]
+) -> None:
+    # GIVEN the JWT authorizer on, and two callers who happen to pick the same Idempotency-Key
+    from tests.conftest import http_event, start_body
+    from tests.integration.test_auth import with_jwt_claims
+
+    upload_env(AUTH_REQUIRED="true")
+    event = http_event(body=start_body(), headers={"idempotency-key": "retry-1"})
+    alice, bob = (
+        with_jwt_claims(event, "alice"),
+        with_jwt_claims(http_event(body=start_body(), headers={"idempotency-key": "retry-1"}), "bob"),
+    )
+    # WHEN each sends it (alice twice)
+    a1, b1, a2 = invoke(alice), invoke(bob), invoke(alice)
+    # THEN each got a session of their own, and alice's retry replayed hers
+    assert a1.status == b1.status == a2.status == 201
+    assert a1.body["BizToken"] != b1.body["BizToken"]
+    assert a2.body == a1.body
+    assert len(applied(emulator)) == 2
+
+
 def test_http_same_key_with_another_body_is_409(
     invoke: Callable[..., Any], emulator: Emulator, upload_env: Callable[..., None]
 ) -> None:
