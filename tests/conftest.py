@@ -134,7 +134,14 @@ def configure(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> Callable[.
     from faceid_fn import container
 
     def apply(**overrides: str) -> None:
-        for name in ("FACEID_REDIRECT_HOSTS", "TENCENTCLOUD_SESSION_TOKEN", "FACEID_PACING_TABLE"):
+        from faceid_fn.config import Settings
+
+        # Only what the test sets: nothing from the shell (e.g. after `source local/env.sh`).
+        for name in [
+            *(field.upper() for field in Settings.model_fields),
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_ENDPOINT_URL_DYNAMODB",
+        ]:
             monkeypatch.delenv(name, raising=False)
         for name, value in function_environment(emulator.url, **overrides).items():
             monkeypatch.setenv(name, value)

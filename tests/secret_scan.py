@@ -42,6 +42,11 @@ class SecretScan:
         self.leaks: list[tuple[str, str]] = []
         self.bytes_scanned = 0
 
+    def scan(self, source: str, text: str) -> None:
+        """Scan output that pytest does not capture (e.g. the local stack's function log)."""
+        self.bytes_scanned += len(text)
+        self.leaks += [(source, leak[:60]) for leak in find_secrets(text)]
+
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for _, text in report.sections:
@@ -58,7 +63,8 @@ class SecretScan:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("-", "secret scan")
         terminalreporter.write_line(
-            f"scanned {self.bytes_scanned} bytes of captured test output; secrets found: {len(self.leaks)}"
+            f"scanned {self.bytes_scanned} bytes of captured test output and function logs; "
+            f"secrets found: {len(self.leaks)}"
         )
         for nodeid, leak in self.leaks:
             terminalreporter.write_line(f"LEAK in {nodeid}: {leak}")

@@ -90,3 +90,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
     yield LocalStack(process, output, ports, request.param)
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=20)
+    # The function's own log under osls offline (and its run.sh output) goes through the secret scan too.
+    scan = request.config.pluginmanager.get_plugin("faceid-secret-scan")
+    scan.scan(f"local stack ({request.param}): offline.log", (ROOT / ".local-logs" / "offline.log").read_text())
+    scan.scan(f"local stack ({request.param}): run.sh output", "".join(output))
