@@ -1,7 +1,8 @@
 """Typed errors of the domain and their place in the HTTP error table (DESIGN.md).
 
 Everything a caller can be told is decided here: the status, the code a client switches on, and a
-message written by us (never the text of a library exception, which may embed request details).
+message: written by us, or FaceID's own message passed on redacted (never the text of a library
+exception, which may embed request details).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ One `CommonClient("faceid", "2018-03-01", ...)` per container (its `requests.Ses
 connection warm). Every call has a total time budget (`FACEID_TIMEOUT_S`, retries included), retries
 what is safe to retry with capped exponential back-off and full jitter, and turns every way the SDK
 can fail (see DESIGN.md, "Facts about the upstream") into an `UpstreamError` with FaceID's code,
-a message of ours and FaceID's RequestId.
+FaceID's message (redacted) or one of ours, and FaceID's RequestId. In a burst past FaceID's rate
+limit, attempts wait for send slots booked across instances (`pacing.py`) instead of backing off.
 """
 
 from __future__ import annotations
