@@ -153,7 +153,10 @@ def _register_routes(app: ApiGatewayResolver) -> None:
     @app.exception_handler(ValueError)
     def on_unreadable_body(exc: ValueError) -> Response[dict[str, Any]]:
         # Powertools raises bare ValueErrors while reading a body it cannot parse (e.g. multipart without
-        # a boundary, found by schemathesis); nothing of ours raises one on purpose.
+        # a boundary, found by schemathesis); nothing of ours raises one on purpose. A pydantic
+        # ValidationError is a ValueError too: one of our models refusing our own data is our fault.
+        if isinstance(exc, ValidationError):
+            return on_unexpected(exc)
         logger.warning("request body could not be read", extra={"error": type(exc).__name__})
         return _error(app, HTTPStatus.BAD_REQUEST, "InvalidParameter", "The body could not be read")
 

@@ -122,6 +122,25 @@ def test_error_message_does_not_echo_the_input(invoke: Invoke) -> None:
     assert "<script>" not in json.dumps(response.body)
 
 
+def test_a_model_of_ours_refusing_our_own_data_is_a_500_not_the_callers_400(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, logs: Any
+) -> None:
+    # A pydantic ValidationError is a ValueError, which also stands for "body unreadable": only the
+    # latter is the caller's fault.
+    import faceid_fn.api
+    from faceid_fn.models import Session
+
+    def broken(**_: Any) -> Any:
+        return Session.model_validate({})
+
+    monkeypatch.setattr(faceid_fn.api, "start_keyed", broken)
+    response = invoke(http_event(body=start_body()))
+    assert response.status == 500
+    assert response.body["Error"] == {"Code": "InternalError", "Message": "Internal error"}
+    assert "Traceback" not in json.dumps(response.body)
+    assert logs.records("unhandled error")
+
+
 def test_unknown_route_is_404(invoke: Invoke) -> None:
     assert_error(invoke(http_event(body=start_body(), path="/nope")), 404, "ResourceNotFound")
 
