@@ -156,7 +156,7 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         # a boundary, found by schemathesis); nothing of ours raises one on purpose. A pydantic
         # ValidationError is a ValueError too: one of our models refusing our own data is our fault.
         if isinstance(exc, ValidationError):
-            return on_unexpected(exc)
+            return _unexpected(app, exc)
         logger.warning("request body could not be read", extra={"error": type(exc).__name__})
         return _error(app, HTTPStatus.BAD_REQUEST, "InvalidParameter", "The body could not be read")
 
@@ -172,12 +172,17 @@ def _register_routes(app: ApiGatewayResolver) -> None:
 
     @app.exception_handler(Exception)
     def on_unexpected(exc: Exception) -> Response[dict[str, Any]]:
-        kind = http_kind(app.current_event.raw_event) or "http"
-        if not has_shape(kind, app.current_event.raw_event):  # e.g. a body that is not a string
-            logger.warning("malformed HTTP event", extra={"kind": kind, "error": type(exc).__name__})
-            return _error(app, HTTPStatus.BAD_REQUEST, "MalformedEvent", f"The event is not a valid {kind} event")
-        logger.exception("unhandled error")
-        return _error(app, HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", "Internal error")
+        return _unexpected(app, exc)
+
+
+def _unexpected(app: ApiGatewayResolver, exc: Exception) -> Response[dict[str, Any]]:
+    """An exception nothing else answered: a malformed event (400), else our fault (500, logged)."""
+    kind = http_kind(app.current_event.raw_event) or "http"
+    if not has_shape(kind, app.current_event.raw_event):  # e.g. a body that is not a string
+        logger.warning("malformed HTTP event", extra={"kind": kind, "error": type(exc).__name__})
+        return _error(app, HTTPStatus.BAD_REQUEST, "MalformedEvent", f"The event is not a valid {kind} event")
+    logger.exception("unhandled error")
+    return _error(app, HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", "Internal error")
 
 
 def start_keyed(*, request: dict[str, Any]) -> Session:
