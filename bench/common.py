@@ -93,6 +93,16 @@ class Emulator:
             return list(json.loads(answer.read()))
 
 
+def wait_for(url: str, attempts: int = 100) -> None:
+    """Until a server just started answers `url` (or `attempts` tries, 50 ms apart, have passed)."""
+    for _ in range(attempts):
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
 @contextmanager
 def emulator() -> Iterator[Emulator]:
     port = free_port()
@@ -104,12 +114,7 @@ def emulator() -> Iterator[Emulator]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/__emulator__/health", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for(f"{url}/__emulator__/health")
         yield Emulator(url)
     finally:
         process.terminate()
@@ -137,12 +142,7 @@ def dynamodb() -> Iterator[dict[str, str]]:
         "FACEID_PACING_TABLE": PACING_TABLE,
     }
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for(f"http://127.0.0.1:{port}/moto-api/")
         subprocess.run(
             [str(ROOT / ".venv" / "bin" / "python"), "-m", "local.seed", "--table", PACING_TABLE],
             cwd=ROOT,

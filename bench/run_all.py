@@ -14,33 +14,31 @@ from datetime import UTC, datetime
 
 from common import BENCH, RESULTS
 
-# (script, its arguments, the name of its result in bench/results/)
-BURST = ["--requests", "200", "--callers", "50", "--spread", "1", "--rounds", "2"]
-BURST_QUICK = ["--requests", "10", "--callers", "5", "--spread", "0.2", "--rounds", "1"]
-FULL = [
-    ("artifact.py", [], "artifact"),
-    ("cold_start.py", ["--rounds", "15"], "cold_start"),
-    ("warm.py", ["--requests", "1000", "--rounds", "3"], "warm"),
-    ("burst.py", ["--requests", "200", "--callers", "50", "--spread", "1", "--rounds", "2"], "burst"),
-    (
-        "burst.py",
-        ["--requests", "200", "--callers", "50", "--spread", "1", "--rounds", "2", "--threads"],
-        "burst-threads",
-    ),
-    ("memory.py", ["--requests", "10000"], "memory"),
-]
-QUICK = [
-    ("artifact.py", [], "artifact"),
-    ("cold_start.py", ["--rounds", "1"], "cold_start"),
-    ("warm.py", ["--requests", "20", "--rounds", "1"], "warm"),
-    ("burst.py", ["--requests", "10", "--callers", "5", "--spread", "0.2", "--rounds", "1"], "burst"),
-    (
-        "burst.py",
-        ["--requests", "10", "--callers", "5", "--spread", "0.2", "--rounds", "1", "--threads"],
-        "burst-threads",
-    ),
-    ("memory.py", ["--requests", "50"], "memory"),
-]
+
+def plan(burst: list[str], **sizes: list[str]) -> list[tuple[str, list[str], str]]:
+    """(script, its arguments, the name of its result in bench/results/), in the order they run."""
+    return [
+        ("artifact.py", [], "artifact"),
+        ("cold_start.py", sizes["cold_start"], "cold_start"),
+        ("warm.py", sizes["warm"], "warm"),
+        ("burst.py", burst, "burst"),
+        ("burst.py", [*burst, "--threads"], "burst-threads"),
+        ("memory.py", sizes["memory"], "memory"),
+    ]
+
+
+FULL = plan(
+    ["--requests", "200", "--callers", "50", "--spread", "1", "--rounds", "2"],
+    cold_start=["--rounds", "15"],
+    warm=["--requests", "1000", "--rounds", "3"],
+    memory=["--requests", "10000"],
+)
+QUICK = plan(
+    ["--requests", "10", "--callers", "5", "--spread", "0.2", "--rounds", "1"],
+    cold_start=["--rounds", "1"],
+    warm=["--requests", "20", "--rounds", "1"],
+    memory=["--requests", "50"],
+)
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 

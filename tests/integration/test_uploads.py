@@ -26,7 +26,7 @@ from tests.aws import (
     md5,
     s3_record,
 )
-from tests.conftest import Emulator, LogLines
+from tests.conftest import Emulator, LambdaContext, LogLines
 from tests.secret_scan import find_secrets
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -220,16 +220,10 @@ def test_an_unforeseen_error_in_one_record_keeps_the_others(
     assert logs.records("upload failed unexpectedly")
 
 
-class ShortOfTime:
+class ShortOfTime(LambdaContext):
     """A Lambda context whose invocation has 15 s left for the first record, then 3 s."""
 
-    function_name = "faceid-fn-test-api"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:faceid-fn-test-api"
-    aws_request_id = "lambda-request-0002"
-
-    def __init__(self) -> None:
-        self.asked = 0
+    asked = 0
 
     def get_remaining_time_in_millis(self) -> int:
         self.asked += 1
