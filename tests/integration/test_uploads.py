@@ -165,6 +165,14 @@ def test_throttling_past_the_budget_raises_for_a_lambda_retry(
     assert len(deliver({"Records": [s3_record(UPLOAD_BUCKET, "a.png", photo)]})["Sessions"]) == 1
 
 
+def two_uploads() -> dict[str, Any]:
+    """Two photos in the upload bucket (a.png, b.png) and the event announcing both (request ids REQ-<key>)."""
+    photos = {"a.png": png(seed=1), "b.png": png(seed=2)}
+    for key, data in photos.items():
+        put(key, data)
+    return {"Records": [s3_record(UPLOAD_BUCKET, k, d, request_id=f"REQ-{k}") for k, d in photos.items()]}
+
+
 def incomplete(deliver: Callable[..., dict[str, Any]], event: dict[str, Any]) -> dict[str, Any]:
     """Deliver an event that must fail for Lambda's retry; the summary it carries."""
     from faceid_fn.uploads import UploadsIncomplete
@@ -179,14 +187,10 @@ def test_a_malformed_upload_slot_fails_its_record_only(
     deliver: Callable[..., dict[str, Any]], emulator: Emulator
 ) -> None:
     # GIVEN FaceID answers the first CreateUploadUrl without UploadUrl/ResourceUrl
-    a, b = png(seed=1), png(seed=2)
-    put("a.png", a)
-    put("b.png", b)
+    event = two_uploads()
     emulator.fault(action="CreateUploadUrl", body='{"Response": {"RequestId": "rid-odd"}}', count=1)
     # WHEN both records arrive in one event
-    summary = incomplete(
-        deliver, {"Records": [s3_record(UPLOAD_BUCKET, k, d) for k, d in (("a.png", a), ("b.png", b))]}
-    )
+    summary = incomplete(deliver, event)
     # THEN the first is a retryable failure naming FaceID's request, the second got its session
     [failure] = summary["Failures"]
     assert failure["Source"]["Key"] == "a.png"
@@ -208,12 +212,7 @@ def test_an_unforeseen_error_in_one_record_keeps_the_others(
         return real(**kwargs)
 
     monkeypatch.setattr(faceid_fn.uploads, "open_session", open_session)
-    a, b = png(seed=1), png(seed=2)
-    put("a.png", a)
-    put("b.png", b)
-    summary = incomplete(
-        deliver, {"Records": [s3_record(UPLOAD_BUCKET, k, d) for k, d in (("a.png", a), ("b.png", b))]}
-    )
+    summary = incomplete(deliver, two_uploads())
     assert summary["Failures"][0]["Source"]["Key"] == "a.png"
     assert summary["Failures"][0]["Error"] == {"Code": "InternalError", "Message": "The upload could not be handled"}
     assert [s["Source"]["Key"] for s in summary["Sessions"]] == ["b.png"]
@@ -236,12 +235,7 @@ def test_records_left_without_time_are_deferred_to_lambdas_retry(
     # GIVEN two records, and after the first one less time left than FACEID_TIMEOUT_S (3 s) + margin
     import handler
 
-    a, b = png(seed=1), png(seed=2)
-    put("a.png", a)
-    put("b.png", b)
-    event = {
-        "Records": [s3_record(UPLOAD_BUCKET, k, d, request_id=f"REQ-{k}") for k, d in (("a.png", a), ("b.png", b))]
-    }
+    event = two_uploads()
     from faceid_fn.uploads import UploadsIncomplete
 
     # WHEN they are delivered THEN the second is deferred (retryable) instead of racing the Lambda timeout
@@ -262,11 +256,7 @@ def test_records_left_without_time_are_deferred_to_lambdas_retry(
 def test_each_records_log_lines_carry_its_upload_request_id(
     deliver: Callable[..., dict[str, Any]], logs: LogLines
 ) -> None:
-    a, b = png(seed=1), png(seed=2)
-    put("a.png", a)
-    put("b.png", b)
-    records = [s3_record(UPLOAD_BUCKET, k, d, request_id=f"REQ-{k}") for k, d in (("a.png", a), ("b.png", b))]
-    deliver({"Records": records})
+    deliver(two_uploads())
     started = logs.records("upload session started")
     assert [(r["source"]["Key"], r["correlation_id"]) for r in started] == [
         ("a.png", "REQ-a.png"),
