@@ -58,6 +58,7 @@ _FIELD_RULES = {
     "CompareImageUrl": "CompareImageUrl must be a non-empty string of at most 4096 characters",
     "CompareImageMd5": "CompareImageMd5 must be 32 hexadecimal digits",
     "RedirectUrl": "RedirectUrl must be a string of at most 2048 characters",
+    "Config": "Config must be an object with Language (th, en, zh-cn, zh-tc, id) and/or ThemeColor (#RRGGBB)",
 }
 
 
@@ -103,10 +104,10 @@ def _register_routes(app: ApiGatewayResolver) -> None:
             # A key is the caller's own: with the JWT authorizer on, another caller's same key is another key.
             subject = caller_subject(app.current_event.raw_event)
             key = f"{subject}\n{idempotency_key}" if subject else idempotency_key
-            request = {"Key": key, "Body": body.model_dump(mode="json"), "TraceId": trace_id}
+            request = {"Key": key, "Body": body.model_dump(mode="json", by_alias=True), "TraceId": trace_id}
             session = start(request=request)
         else:
-            session = start_keyed(request={"Body": body.model_dump(mode="json"), "TraceId": trace_id})
+            session = start_keyed(request={"Body": body.model_dump(mode="json", by_alias=True), "TraceId": trace_id})
         # Serialized here (the documented 201 schema is Session, above): the validation middleware's
         # generic encoder is the costliest step of a warm request (bench/warm.py).
         return Response(
@@ -120,6 +121,10 @@ def _register_routes(app: ApiGatewayResolver) -> None:
             200: {"description": "The outcome", "content": {"application/json": {"model": VerificationResult}}},
             **{k: v for k, v in ERROR_RESPONSES.items() if k != 409},
             404: {"description": "Unknown BizToken", "content": {"application/json": {"model": ErrorBody}}},
+            410: {
+                "description": "FaceID no longer keeps this result (3 days)",
+                "content": {"application/json": {"model": ErrorBody}},
+            },
         },
     )
     def get_verification(
@@ -212,6 +217,11 @@ def validation_error(errors: Any) -> tuple[str, str]:
         if kind == "missing":
             return "InvalidParameter", f"{field} is required"
         if kind == "extra_forbidden":
+            if field == "Config" and len(loc) > 2:
+                return "InvalidParameterValue.Config", (
+                    f"Config.{loc[2][:64]} cannot be set per request: only Language and ThemeColor "
+                    "(security options are set server-side)"
+                )
             return "InvalidParameter", f"Unknown field {field[:64]!r}"
         if field in _FIELD_RULES:
             if kind.endswith("_type"):
@@ -239,7 +249,7 @@ def _error(
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=body.model_dump(mode="json"),
+        body=body.model_dump(mode="json", by_alias=True),
         headers=headers or None,
     )
 

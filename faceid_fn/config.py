@@ -12,15 +12,14 @@ from __future__ import annotations
 import json
 import os
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from faceid_fn.flows import FLOWS, FlowName, capability_problem
+from faceid_fn.flows import FLOWS, REGIONS, FlowName, capability_problem
 
-REGIONS = ("ap-singapore", "ap-jakarta")
-Region = Literal["ap-singapore", "ap-jakarta"]
+Region = Literal["ap-singapore", "ap-jakarta", "ap-bangkok", "ap-hongkong", "sa-saopaulo"]
 
 # The FaceID API 3.0 endpoint for the international regions.
 OFFICIAL_ENDPOINT = "https://faceid.intl.tencentcloudapi.com"
@@ -32,22 +31,76 @@ MAX_TIMEOUT_S = 25.0
 MAX_IDEMPOTENCY_TTL_S = 7200
 
 
-class IntlConfig(BaseModel):
-    """WebVerificationConfigIntl: the page options of the intl flow (unset fields are not sent)."""
+LanguageCode = Literal["th", "en", "zh-cn", "zh-tc", "id"]
+ActionListValue = Annotated[str, Field(pattern=r"^(blink|mouth|nod|shake)(,(blink|mouth|nod|shake))?$")]
+WARNING_CODES = ("-9101", "-9102", "-9103", "-9104", "-9107", "-9108", "-9109")
+IdCardType = Literal[
+    "HKIDCard",
+    "MLIDCard",
+    "IndonesiaIDCard",
+    "PhilippinesVoteID",
+    "PhilippinesDrivingLicense",
+    "PhilippinesTinID",
+    "PhilippinesSSSID",
+    "PhilippinesUMID",
+    "InternationalIDPassport",
+    "ThailandIDCard",
+    "SingaporeIDCard",
+    "MainlandIDCard",
+]
+
+
+class PageOptions(BaseModel):
+    """The presentation options of WebVerificationConfigIntl that a caller may choose per request."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    AutoSkip: bool | None = None
-    CheckMode: int | None = Field(default=None, ge=1, le=5)
-    SecurityLevel: int | None = Field(default=None, ge=1, le=4)
-    Language: str | None = Field(default=None, max_length=16)
-    ThemeColor: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
-    SkipPrivacyPolicy: bool | None = None
-    IDCardType: str | None = Field(default=None, max_length=32)
-    DisableCheckOcrWarnings: bool | None = None
+    Language: LanguageCode | None = Field(
+        default=None, description="Page language: th, en, zh-cn, zh-tc or id (FaceID's default: en)"
+    )
+    ThemeColor: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$", description="Page theme colour, #RRGGBB")
 
-    def params(self) -> dict[str, object]:
-        return self.model_dump(exclude_none=True)
+
+class IntlConfig(PageOptions):
+    """WebVerificationConfigIntl, all 17 fields of the official SDK model (unset fields are not sent),
+    each checked against its documented range or list. Set server-side with FACEID_INTL_CONFIG."""
+
+    AutoSkipStartPage: bool | None = None
+    AutoSkip: bool | None = None
+    CheckMode: Literal[1, 2, 3, 4] | None = None  # 1 OCR+liveness+compare, 2 liveness+compare, 3 liveness, 4 OCR
+    IDCardType: IdCardType | None = None
+    DisableCheckOcrWarnings: bool | None = None
+    SecurityLevel: Literal[1, 2, 3, 4] | None = None  # silent, action, light, action + light
+    SkipPrivacyPolicy: bool | None = None
+    IdCardCutReturn: bool | None = None
+    AutoDowngrade: Literal[1, 2] | None = None
+    ActionList: ActionListValue | None = None
+    LivenessRetryLimit: int | None = Field(default=None, ge=1, le=99)
+    LivenessTimeout: int | None = Field(default=None, ge=0, le=600)
+    SelectedWarningCodes: str | None = None
+    AllowExpiredDocument: bool | None = None
+    Version: Literal["BASIC", "PLUS"] | None = None
+
+    @field_validator("SelectedWarningCodes")
+    @classmethod
+    def _known_warning_codes(cls, value: str | None) -> str | None:
+        if value is not None and not all(code.strip() in WARNING_CODES for code in value.split(",")):
+            raise ValueError(f"must be a comma-separated list of {', '.join(WARNING_CODES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _actions_need_action_liveness(self) -> IntlConfig:
+        # FaceID answers an API error for ActionList unless SecurityLevel asks for actions.
+        if self.ActionList is not None and self.SecurityLevel not in (2, 4):
+            raise ValueError("ActionList needs SecurityLevel 2 or 4")
+        return self
+
+    def params(self, page: PageOptions | None = None) -> dict[str, object]:
+        """The Config to send: the server's options, with the caller's presentation options over them."""
+        chosen = self.model_dump(exclude_none=True)
+        if page is not None:
+            chosen.update(page.model_dump(exclude_none=True))
+        return chosen
 
 
 class ConfigError(RuntimeError):
@@ -73,8 +126,8 @@ class Settings(BaseModel):
     faceid_redirect_url: str
     faceid_redirect_hosts: tuple[str, ...] = ()
     faceid_timeout_s: float = Field(default=8.0, gt=0, le=MAX_TIMEOUT_S)
-    # Which FaceID web flow to use (faceid_fn/flows.py); `intl` once the legacy action is withdrawn.
-    faceid_flow: FlowName = "legacy"
+    # Which FaceID web flow to use (faceid_fn/flows.py); `legacy` is withdrawn by Tencent, by choice only.
+    faceid_flow: FlowName = "intl"
     # Page configuration sent with the intl flow (WebVerificationConfigIntl), as JSON.
     faceid_intl_config: IntlConfig = IntlConfig()
 
@@ -189,7 +242,9 @@ class Settings(BaseModel):
 def _one_line(exc: ValidationError) -> str:
     problems = []
     for err in exc.errors(include_url=False, include_input=False):
-        name = "_".join(str(part) for part in err["loc"]).upper()
+        # FACEID_INTL_CONFIG.CheckMode: the variable, then the field of its JSON value
+        head, *rest = [str(part) for part in err["loc"]] or [""]
+        name = ".".join([head.upper(), *rest])
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "literal_error" and name == "FACEID_REGION":
             message = f"must be one of {', '.join(REGIONS)}"

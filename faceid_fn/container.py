@@ -10,6 +10,8 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 
 from faceid_fn.config import ConfigError, Settings, load_settings
 from faceid_fn.faceid import FaceId
+from faceid_fn.flows import LEGACY_WARNING
+from faceid_fn.observability import logger
 from faceid_fn.redaction import register_secret
 
 if TYPE_CHECKING:
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 @cache
 def settings() -> Settings:
     loaded = load_settings()
+    if loaded.faceid_flow == "legacy":
+        logger.warning(LEGACY_WARNING)
     for secret in (loaded.tencentcloud_secret_key, loaded.tencentcloud_session_token):
         register_secret(secret.get_secret_value() if secret else None)
     return loaded

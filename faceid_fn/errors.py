@@ -78,8 +78,12 @@ def upstream_status(code: str) -> HTTPStatus:
     """HTTP status for a FaceID error code (or one of our two transport codes)."""
     if code == UPSTREAM_TIMEOUT:
         return HTTPStatus.GATEWAY_TIMEOUT
-    if code in ("InvalidParameterValue.BizTokenIllegal", "InvalidParameterValue.BizTokenExpired"):
-        return HTTPStatus.NOT_FOUND  # unknown token, or one whose result FaceID no longer keeps
+    if code == "InvalidParameterValue.BizTokenIllegal":
+        return HTTPStatus.NOT_FOUND  # unknown token
+    if code == "InvalidParameterValue.BizTokenExpired":
+        return HTTPStatus.GONE  # a result FaceID no longer keeps (read_result answers ResultNoLongerAvailable)
+    if code in ("FailedOperation.ImageSizeTooLarge", "FailedOperation.ImageDecodeFailed"):
+        return HTTPStatus.BAD_REQUEST  # the caller's photo
     if code.startswith(_CLIENT_CODES):
         return HTTPStatus.BAD_REQUEST
     if code.startswith("ResourceNotFound"):
@@ -110,3 +114,17 @@ class StoreUnavailable(ServiceError):
     """The idempotency store (DynamoDB) could not be used; nothing was started."""
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class ResultGone(ServiceError):
+    """FaceID no longer keeps this result (it keeps results 3 days): not `expired`, which is a session
+    that ran out before the person finished."""
+
+    status = HTTPStatus.GONE
+
+    def __init__(self, request_id: str | None) -> None:
+        super().__init__(
+            "ResultNoLongerAvailable",
+            "FaceID keeps a verification's result for 3 days; this one is no longer available",
+            request_id,
+        )

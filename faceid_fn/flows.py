@@ -1,10 +1,10 @@
 """The two FaceID web flows, and which actions each region offers: one table, checked at start-up.
 
-- `legacy`: ApplyWebVerificationToken with a COS URL (S3 photos go through CreateUploadUrl first),
-  results from GetWebVerificationResult; the BizToken lives 7,200 s. Tencent's page for it now says
-  "This document is currently invalid" and the international SDK dropped it in 3.1.50.
+- `legacy` (withdrawn; only by choice): ApplyWebVerificationToken with a COS URL (S3 photos go through
+  CreateUploadUrl first), results from GetWebVerificationResult; the BizToken lives 7,200 s. Tencent's
+  page for it now says "This document is currently invalid" and the international SDK dropped it in 3.1.50.
 - `intl`: ApplyWebVerificationBizTokenIntl with the photo itself (base64, at most 8 MB encoded),
-  results from GetWebVerificationResultIntl; the BizToken lives 10 minutes, results stay 3 days.
+  results from GetWebVerificationResultIntl; the BizToken lives 10 minutes, results stay 3 days. The default.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ APPLY_INTL = "ApplyWebVerificationBizTokenIntl"
 RESULT_INTL = "GetWebVerificationResultIntl"
 CREATE_UPLOAD_URL = "CreateUploadUrl"
 
-# ApplyWebVerificationBizTokenIntl takes at most 8 MB of base64, i.e. 6 MiB of photo.
-INTL_MAX_PHOTO_BYTES = 8 * 1024 * 1024 * 3 // 4
+# ApplyWebVerificationBizTokenIntl takes at most 8 MB of base64; we keep CompareImageBase64 at or under
+# 8,000,000 characters, i.e. at most 6,000,000 bytes of photo (base64 makes 4 characters of 3 bytes).
+INTL_MAX_BASE64_CHARS = 8_000_000
+INTL_MAX_PHOTO_BYTES = INTL_MAX_BASE64_CHARS // 4 * 3
 
 
 @dataclass(frozen=True)
@@ -38,12 +40,36 @@ FLOWS: dict[FlowName, Flow] = {
     "intl": Flow("intl", APPLY_INTL, RESULT_INTL, timedelta(minutes=10)),
 }
 
-# The FaceID actions each supported region lists (CreateUploadUrl is missing for ap-jakarta in one
-# version of Tencent's region table, so it is treated as unavailable there).
+# The FaceID actions each region offers, from the "This API only supports" line of each action's page
+# and the official SDK (DESIGN.md, "The current contract").
+INTL_REGIONS = ("ap-singapore", "ap-jakarta", "ap-bangkok", "ap-hongkong", "sa-saopaulo")
+LEGACY_REGIONS = ("ap-singapore", "ap-jakarta")
+UPLOAD_URL_REGIONS = ("ap-bangkok", "ap-hongkong", "ap-singapore")
+REGIONS = INTL_REGIONS  # every region some flow works in
+
 REGION_ACTIONS: dict[str, frozenset[str]] = {
-    "ap-singapore": frozenset({APPLY_LEGACY, RESULT_LEGACY, CREATE_UPLOAD_URL, APPLY_INTL, RESULT_INTL}),
-    "ap-jakarta": frozenset({APPLY_LEGACY, RESULT_LEGACY, APPLY_INTL, RESULT_INTL}),
+    region: frozenset(
+        {APPLY_INTL, RESULT_INTL}
+        | ({APPLY_LEGACY, RESULT_LEGACY} if region in LEGACY_REGIONS else set())
+        | ({CREATE_UPLOAD_URL} if region in UPLOAD_URL_REGIONS else set())
+    )
+    for region in REGIONS
 }
+
+# Tencent SCF's COS records name the bucket's region by COS's short code.
+COS_SHORT_REGIONS = {
+    "sg": "ap-singapore",
+    "jkt": "ap-jakarta",
+    "th": "ap-bangkok",
+    "hk": "ap-hongkong",
+    "sao": "sa-saopaulo",
+}
+
+# Logged once at cold start when FACEID_FLOW=legacy is chosen.
+LEGACY_WARNING = (
+    "FACEID_FLOW=legacy uses ApplyWebVerificationToken/GetWebVerificationResult, which Tencent has withdrawn "
+    "(their pages say 'This document is currently invalid'; the SDK dropped them in 3.1.50): set FACEID_FLOW=intl"
+)
 
 
 def required_actions(flow: FlowName, s3_uploads: bool) -> frozenset[str]:
@@ -59,5 +85,9 @@ def capability_problem(region: str, flow: FlowName, s3_uploads: bool) -> str | N
     missing = sorted(required_actions(flow, s3_uploads) - REGION_ACTIONS.get(region, frozenset()))
     if not missing:
         return None
-    hint = " (use FACEID_FLOW=intl, or S3_UPLOADS=false)" if missing == [CREATE_UPLOAD_URL] else ""
+    hint = ""
+    if missing == [CREATE_UPLOAD_URL]:
+        hint = " (use FACEID_FLOW=intl, or S3_UPLOADS=false)"
+    elif flow == "legacy" and region in INTL_REGIONS:
+        hint = " (use FACEID_FLOW=intl)"
     return f"FaceID in {region} does not offer {', '.join(missing)}, which FACEID_FLOW={flow} needs{hint}"

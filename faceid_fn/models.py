@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from faceid_fn.config import PageOptions
+
 MD5_PATTERN = r"^[0-9a-fA-F]{32}$"
 
 
@@ -35,6 +37,13 @@ class StartVerification(BaseModel):
         max_length=1000,
         description="The caller's reference, passed through to the result (FACEID_FLOW=intl only).",
     )
+    # `Config` as FaceID names it (pydantic reserves the attribute name, hence the alias).
+    page_options: PageOptions | None = Field(
+        default=None,
+        alias="Config",
+        description="Page options the app may choose per request (FACEID_FLOW=intl only): Language, ThemeColor. "
+        "Security options (CheckMode, SecurityLevel, ...) are set server-side in FACEID_INTL_CONFIG.",
+    )
 
 
 class Session(BaseModel):
@@ -44,6 +53,10 @@ class Session(BaseModel):
     VerificationUrl: str
     RequestId: str
     ExpiresAt: datetime = Field(description="When the BizToken stops being usable (UTC).")
+
+
+StatusName = Literal["pending", "passed", "failed", "expired", "abandoned", "error"]
+FINAL_STATUSES: frozenset[str] = frozenset({"passed", "failed", "expired", "abandoned", "error"})
 
 
 class VerificationDetail(BaseModel):
@@ -60,16 +73,110 @@ class VerificationDetail(BaseModel):
     ReqTimestamp: int | None = Field(default=None, description="Milliseconds since the epoch")
     Similarity: float | None = Field(default=None, ge=0, le=100)
     Seq: str | None = None
+    LivenessInfoTag: list[str] | None = Field(
+        default=None, description="Why the liveness phase rejected the attempt (intl, PLUS version)"
+    )
+
+
+# Every document model of the official SDK is a flat set of strings (GeneralCard.Address is itself an
+# object of strings); the document's fields are passed on as FaceID names them.
+Document = dict[str, str | dict[str, str | None] | None]
+
+
+class OcrCardInfo(BaseModel):
+    """The document FaceID read, by type (OCRResult.CardInfo); one of them is set."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    HKIDCard: Document | None = None
+    MLIDCard: Document | None = None
+    PhilippinesVoteID: Document | None = None
+    IndonesiaIDCard: Document | None = None
+    PhilippinesDrivingLicense: Document | None = None
+    PhilippinesTinID: Document | None = None
+    PhilippinesSSSID: Document | None = None
+    PhilippinesUMID: Document | None = None
+    InternationalIDPassport: Document | None = None
+    GeneralCard: Document | None = None
+    IndonesiaDrivingLicense: Document | None = None
+    ThailandIDCard: Document | None = None
+    SingaporeIDCard: Document | None = None
+    MacaoIDCard: Document | None = None
+    TaiWanIDCard: Document | None = None
+    JapanIDCard: Document | None = None
+    BangladeshIDCard: Document | None = None
+    NigeriaIDCard: Document | None = None
+    NigeriaDrivingLicense: Document | None = None
+    PakistanIDCard: Document | None = None
+    PakistanDrivingLicense: Document | None = None
+
+
+class OcrNormalCardInfo(BaseModel):
+    """The document in FaceID's normalised field names (OCRResult.NormalCardInfo)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    HKIDCard: Document | None = None
+    MLIDCard: Document | None = None
+    PhilippinesVoteID: Document | None = None
+    IndonesiaIDCard: Document | None = None
+    PhilippinesDrivingLicense: Document | None = None
+    PhilippinesTinID: Document | None = None
+    PhilippinesSSSID: Document | None = None
+    PhilippinesUMID: Document | None = None
+    InternationalIDPassport: Document | None = None
+    GeneralCard: Document | None = None
+    IndonesiaDrivingLicense: Document | None = None
+    ThailandIDCard: Document | None = None
+    SingaporeIDCard: Document | None = None
+    MacaoIDCard: Document | None = None
+    MainlandIDCard: Document | None = None
+    JapanIDCard: Document | None = None
+    TaiWanIDCard: Document | None = None
+    HMTPermitCard: Document | None = None
+
+
+# OCRResult's image fields: personal data, returned only with ?include=media.
+OCR_MEDIA_FIELDS = (
+    "CardImageBase64",
+    "CardCutImageBase64",
+    "CardBackImageBase64",
+    "CardBackCutImageBase64",
+    "HeadImageBase64",
+)
+
+
+class OcrResult(BaseModel):
+    """One document read by FaceID (intl, CheckMode 1 and 4). Personal data: returned, never logged."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    IsPass: bool | None = Field(default=None, description="Whether the document check passed")
+    CardInfo: OcrCardInfo | None = None
+    NormalCardInfo: OcrNormalCardInfo | None = Field(default=None, description="Set except with CheckMode 4")
+    OriginalCardInfo: str | None = Field(default=None, description="FaceID's raw reading, JSON (CheckMode 4)")
+    WarnCardInfos: list[int] | None = Field(
+        default=None, description="Document warnings: -9101 border, -9102 photocopy, -9103 re-photographed, ..."
+    )
+    RequestId: str | None = None
+    CardImageBase64: str | None = Field(default=None, description="Only with ?include=media")
+    CardCutImageBase64: str | None = Field(default=None, description="Only with ?include=media")
+    CardBackImageBase64: str | None = Field(default=None, description="Only with ?include=media")
+    CardBackCutImageBase64: str | None = Field(default=None, description="Only with ?include=media")
+    HeadImageBase64: str | None = Field(default=None, description="Only with ?include=media")
 
 
 class VerificationResult(BaseModel):
     """Answer of `GET /verifications/{BizToken}`."""
 
     BizToken: str
-    Status: Literal["pending", "passed", "failed", "expired"]
-    ErrorCode: int | None = Field(description="FaceID's result code: 0 passed, null not finished")
+    Status: StatusName = Field(description="Ours, from FaceID's ErrorCode (README: result codes)")
+    ErrorCode: int | None = Field(description="FaceID's result code: 0 passed, null or 17 not finished")
     ErrorMsg: str | None
     VerificationDetailList: list[VerificationDetail] = []
+    OCRResult: list[OcrResult] | None = Field(
+        default=None, description="The documents read (intl, CheckMode 1 and 4); images only with ?include=media"
+    )
     VideoBestFrameUrl: str | None = Field(default=None, description="Pre-signed, valid 10 minutes (legacy)")
     VideoBestFrameMd5: str | None = None
     VideoUrl: str | None = Field(default=None, description="Pre-signed, valid 10 minutes (legacy)")

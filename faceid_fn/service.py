@@ -7,15 +7,15 @@ import hashlib
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Protocol
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from pydantic import ValidationError
 
-from faceid_fn.config import IntlConfig, Settings, is_loopback
-from faceid_fn.errors import InvalidInput, UpstreamError
-from faceid_fn.flows import APPLY_LEGACY, FLOWS, FlowName
-from faceid_fn.models import Session, StartVerification, VerificationResult
+from faceid_fn.config import Settings, is_loopback
+from faceid_fn.errors import InvalidInput, ResultGone, UpstreamError
+from faceid_fn.flows import APPLY_LEGACY, FLOWS, INTL_MAX_BASE64_CHARS, FlowName
+from faceid_fn.models import OCR_MEDIA_FIELDS, Session, StartVerification, StatusName, VerificationResult
 from faceid_fn.observability import logger, metrics
 from faceid_fn.redaction import redact_url
 
@@ -121,7 +121,7 @@ def start_verification(
             photo=photo,
             redirect=redirect,
             extra=request.Extra,
-            config=settings.faceid_intl_config,
+            config=settings.faceid_intl_config.params(request.page_options),
             faceid=faceid,
             trace_id=trace_id,
             now=now,
@@ -171,18 +171,25 @@ def open_intl_session(
     photo: bytes,
     redirect: str,
     extra: str | None,
-    config: IntlConfig,
+    config: dict[str, object],
     faceid: FaceIdGateway,
     trace_id: str,
     now: datetime | None = None,
 ) -> Session:
-    """Intl flow: ApplyWebVerificationBizTokenIntl with the photo itself (already checked)."""
+    """Intl flow: ApplyWebVerificationBizTokenIntl with the photo itself (already checked) and the page
+    Config (IntlConfig.params: the server's options, with the caller's page options over them)."""
     started_at = now or datetime.now(UTC)
+    photo_base64 = base64.b64encode(photo).decode("ascii")
+    if len(photo_base64) > INTL_MAX_BASE64_CHARS:  # callers cap the photo's bytes; this is the API's own rule
+        raise InvalidInput(
+            "FailedOperation.ImageSizeTooLarge",
+            f"The photo is too large: FaceID takes at most {INTL_MAX_BASE64_CHARS:,} characters of base64",
+        )
     answer = faceid.apply_web_verification_biz_token_intl(
         redirect_url=redirect,
-        compare_image_base64=base64.b64encode(photo).decode("ascii"),
+        compare_image_base64=photo_base64,
         extra=extra,
-        config=config.params(),
+        config=config,
         trace_id=trace_id,
     )
     return _session(answer, "intl", started_at, compare_image=f"{len(photo)} bytes")
@@ -190,7 +197,8 @@ def open_intl_session(
 
 def _session(answer: dict[str, object], flow: FlowName, started_at: datetime, *, compare_image: str) -> Session:
     biz_token = answer.get("BizToken")
-    verification_url = answer.get("VerificationUrl") or answer.get("VerificationURL")
+    # VerificationURL is the current name (intl); VerificationUrl is deprecated there and legacy's only one.
+    verification_url = answer.get("VerificationURL") or answer.get("VerificationUrl")
     request_id = str(answer.get("RequestId"))
     if not isinstance(biz_token, str) or not isinstance(verification_url, str) or not biz_token:
         raise UpstreamError("UpstreamUnavailable", "FaceID's answer has no BizToken or VerificationUrl", request_id)
@@ -205,20 +213,26 @@ def _session(answer: dict[str, object], flow: FlowName, started_at: datetime, *,
     )
 
 
-# GetWebVerificationResult's ErrorCode 15: the token expired before the person finished.
-TOKEN_EXPIRED = 15
-
-
 class ResultGateway(Protocol):
     def get_result(self, *, result_action: str, biz_token: str, trace_id: str) -> dict[str, object]: ...
 
 
-def result_status(error_code: int | None) -> Literal["pending", "passed", "failed", "expired"]:
-    if error_code is None:
-        return "pending"
-    if error_code == 0:
-        return "passed"
-    return "expired" if error_code == TOKEN_EXPIRED else "failed"
+# FaceID's result ErrorCode -> our Status (README, "Result codes"). Codes not listed are verdicts on the
+# person (liveness, comparison, document checks: FaceID's lists of those grow), hence `failed`.
+STATUS_OF_CODE: dict[int | None, StatusName] = {
+    None: "pending",  # not finished (or not started)
+    17: "pending",  # process not finished
+    0: "passed",
+    15: "expired",  # the BizToken ran out before the person finished
+    1409: "expired",  # the verification process timed out
+    1410: "abandoned",  # the person left
+    # not a verdict on the person: invalid parameters, internal errors, a session already used
+    **{code: "error" for code in (1, 2, 3, 4, 8, 9, 10, 11, 14, 202, 1001, 1105)},
+}
+
+
+def result_status(error_code: int | None) -> StatusName:
+    return STATUS_OF_CODE.get(error_code, "failed")
 
 
 def read_result(
@@ -229,17 +243,20 @@ def read_result(
     try:
         answer = faceid.get_result(result_action=flow.result_action, biz_token=biz_token, trace_id=trace_id)
     except UpstreamError as exc:
-        if exc.code != "InvalidParameterValue.BizTokenExpired":
-            raise
-        answer = {"ErrorCode": None, "ErrorMsg": exc.message, "RequestId": exc.request_id, "expired": True}
+        if exc.code == "InvalidParameterValue.BizTokenExpired":  # on the result call: past the 3-day retention
+            raise ResultGone(exc.request_id) from None
+        raise
     try:
-        code = answer.get("ErrorCode")
+        ocr = answer.get("OCRResult")
+        if isinstance(ocr, list) and not include_media:
+            ocr = [_without(item, OCR_MEDIA_FIELDS) for item in ocr]
         result = VerificationResult.model_validate(
             {
                 **{k: v for k, v in answer.items() if k in VerificationResult.model_fields},
                 "BizToken": biz_token,
-                "Status": "expired" if answer.get("expired") else result_status(code),  # type: ignore[arg-type]
+                "Status": result_status(answer.get("ErrorCode")),  # type: ignore[arg-type]
                 "VerificationDetailList": answer.get("VerificationDetailList") or [],
+                "OCRResult": ocr or None,
                 "BestFrameBase64": answer.get("BestFrameBase64") if include_media else None,
                 "VideoBase64": answer.get("VideoBase64") if include_media else None,
             }
@@ -259,3 +276,7 @@ def read_result(
         },
     )
     return result
+
+
+def _without(item: object, fields: tuple[str, ...]) -> object:
+    return {k: v for k, v in item.items() if k not in fields} if isinstance(item, dict) else item

@@ -24,14 +24,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from faceid_fn import container
 from faceid_fn.errors import IdempotencyConflict, InvalidInput, ServiceError, StoreUnavailable, UpstreamError
-from faceid_fn.flows import INTL_MAX_PHOTO_BYTES
+from faceid_fn.flows import COS_SHORT_REGIONS, INTL_MAX_PHOTO_BYTES
 from faceid_fn.models import ErrorDetail, ObjectSource, UploadFailure, UploadSession, UploadSummary
 from faceid_fn.observability import logger, metrics
 from faceid_fn.service import open_intl_session, open_session
 from faceid_fn.storage import StorageError, checked_photo, read_object
-
-# SCF COS records name the region by its short code.
-COS_REGIONS = {"sg": "ap-singapore", "jkt": "ap-jakarta"}
 
 
 class UploadsIncomplete(RuntimeError):
@@ -116,7 +113,7 @@ def source_of(record: dict[str, Any], region: str) -> tuple[ObjectSource, str | 
         if not cos.event.eventName.startswith("cos:ObjectCreated"):
             raise InvalidInput("UnsupportedRecord", "Only cos:ObjectCreated records start a session")
         bucket = cos.cos.cosBucket
-        cos_region = COS_REGIONS.get(bucket.region, bucket.region)
+        cos_region = COS_SHORT_REGIONS.get(bucket.region, bucket.region)
         if cos_region != region:
             raise InvalidInput("InvalidParameterValue.Region", f"The bucket is not in {region}")
         prefix = f"/{bucket.appid}/{bucket.name}/"
@@ -159,7 +156,7 @@ def start_for_object(*, request: dict[str, Any]) -> UploadSession:
             photo=photo(),
             redirect=settings.faceid_redirect_url,
             extra=source.idempotency_key[:1000],
-            config=settings.faceid_intl_config,
+            config=settings.faceid_intl_config.params(),
             faceid=faceid,
             trace_id=trace_id,
         )

@@ -18,7 +18,7 @@ export CORS_ORIGIN="http://127.0.0.1:${DEMO_PORT}"
 export TENCENTCLOUD_SECRET_ID=AKIDlocalEmulatorFaceidFn0000000000
 export TENCENTCLOUD_SECRET_KEY=LocalEmulatorSecretKey0NotForProduction
 export FACEID_CREDENTIALS_SECRET=""   # deployed stages read Secrets Manager instead
-export FACEID_FLOW=${FACEID_FLOW:-legacy}   # or intl: the photo is then read from the COS stand-in
+export FACEID_FLOW=${FACEID_FLOW:-intl}   # or legacy (withdrawn by Tencent): the COS URL is then sent as is
 
 # AWS (S3 uploads, DynamoDB idempotency) and COS's S3-compatible API: one moto server.
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=ap-southeast-1 AWS_REGION=ap-southeast-1

@@ -129,9 +129,14 @@ def function_environment(endpoint: str, **overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> Callable[..., None]:
-    """Set the function's environment (emulator endpoint by default) and forget built clients."""
+def configure(
+    monkeypatch: pytest.MonkeyPatch, emulator: Emulator, request: pytest.FixtureRequest
+) -> Callable[..., None]:
+    """Set the function's environment (emulator endpoint by default) and forget built clients.
+    Tests marked `legacy_flow` run the withdrawn flow (FACEID_FLOW=legacy) unless they set another."""
     from faceid_fn import container
+
+    flow = {"FACEID_FLOW": "legacy"} if request.node.get_closest_marker("legacy_flow") else {}
 
     def apply(**overrides: str) -> None:
         from faceid_fn.config import Settings
@@ -143,7 +148,7 @@ def configure(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> Callable[.
             "AWS_ENDPOINT_URL_DYNAMODB",
         ]:
             monkeypatch.delenv(name, raising=False)
-        for name, value in function_environment(emulator.url, **overrides).items():
+        for name, value in function_environment(emulator.url, **{**flow, **overrides}).items():
             monkeypatch.setenv(name, value)
         container.reset()
 

@@ -15,7 +15,8 @@ from tests.aws import AWS_REGION
 from tests.conftest import Emulator, LogLines, Response, http_event, start_body
 from tests.secret_scan import find_secrets
 
-pytestmark = pytest.mark.usefixtures("aws")
+# Written for the legacy flow (COS URL sent as is); the intl flow has its own module, test_intl_flow.py.
+pytestmark = [pytest.mark.usefixtures("aws"), pytest.mark.legacy_flow]
 
 SECRET_NAME = "faceid-fn/tencent-credentials"
 KEY_A = "RotatingSecretKeyA000000000000000000"

@@ -17,7 +17,7 @@ import pytest
 
 from local.sample_photo import png
 from tests.aws import AWS_REGION, COS_BUCKET, IDEMPOTENCY_TABLE, UPLOAD_BUCKET, cos_put, cos_record, md5, s3_record
-from tests.conftest import Emulator, LogLines, Response, http_event
+from tests.conftest import Emulator, LambdaContext, LogLines, Response, http_event
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -164,3 +164,57 @@ def test_cos_upload_in_the_intl_flow_reads_the_photo(
     )
     assert summary["Failures"] == []
     assert base64.b64decode(emulator.calls[-1]["params"]["CompareImageBase64"]) == photo
+
+
+def test_intl_is_the_default_and_legacy_by_choice_warns_once_at_cold_start(
+    configure: Callable[..., None], invoke: Callable[[dict[str, Any]], Response], logs: LogLines
+) -> None:
+    # GIVEN no FACEID_FLOW: a cold start logs no withdrawal warning
+    configure()
+    invoke(http_event(path="/verifications/UNKNOWN-TOKEN-1", method="GET"))
+    assert [r for r in logs.records() if r["level"] == "WARNING" and "withdrawn" in r["message"]] == []
+    # WHEN the legacy flow is chosen and the container serves two requests
+    configure(FACEID_FLOW="legacy")
+    invoke(http_event(path="/verifications/UNKNOWN-TOKEN-1", method="GET"))
+    import handler  # the same container, warm
+
+    handler.handler(http_event(path="/verifications/UNKNOWN-TOKEN-2", method="GET"), LambdaContext())
+    # THEN one WARNING says Tencent withdrew it
+    warnings = [r for r in logs.records() if r["level"] == "WARNING" and "withdrawn" in r["message"]]
+    assert len(warnings) == 1
+    assert "FACEID_FLOW=intl" in warnings[0]["message"]
+
+
+def test_the_caller_chooses_the_page_language_and_the_server_keeps_security_options(
+    intl: Callable[..., None], cos_server: str, invoke: Callable[[dict[str, Any]], Response], emulator: Emulator
+) -> None:
+    # GIVEN a server Config (CheckMode 2, English) and the photo in COS
+    cos_put(cos_server, PHOTO_KEY, png())
+    # WHEN the app asks for Thai and a theme colour
+    response = invoke(http_event(body=body(Config={"Language": "th", "ThemeColor": "#112233"})))
+    # THEN FaceID gets the server's options with the app's presentation
+    assert response.status == 201, response.body
+    assert emulator.calls[-1]["params"]["Config"] == {"CheckMode": 2, "Language": "th", "ThemeColor": "#112233"}
+
+
+@pytest.mark.parametrize(
+    ("config", "code"),
+    [
+        ({"CheckMode": 4}, "InvalidParameterValue.Config"),
+        ({"SecurityLevel": 1}, "InvalidParameterValue.Config"),
+        ({"Language": "fr"}, "InvalidParameterValue.Config"),
+        ({"ThemeColor": "red"}, "InvalidParameterValue.Config"),
+        ("th", "InvalidParameter"),
+    ],
+)
+def test_a_security_option_or_a_bad_page_option_from_the_caller_is_a_400(
+    intl: Callable[..., None],
+    invoke: Callable[[dict[str, Any]], Response],
+    emulator: Emulator,
+    config: Any,
+    code: str,
+) -> None:
+    response = invoke(http_event(body=body(Config=config)))
+    assert response.status == 400
+    assert response.body["Error"]["Code"] == code
+    assert emulator.calls == []

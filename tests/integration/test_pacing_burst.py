@@ -15,6 +15,9 @@ import pytest
 from tests.aws import PACING_TABLE
 from tests.conftest import Emulator, LambdaContext, Response, http_event, start_body
 
+# Written for the legacy flow (COS URL sent as is); the intl flow has its own module, test_intl_flow.py.
+pytestmark = pytest.mark.legacy_flow
+
 BURST = 60  # three seconds of FaceID capacity, sent at once
 
 

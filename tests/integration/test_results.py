@@ -11,6 +11,9 @@ import requests
 from tests.conftest import Emulator, LogLines, Response, http_event, start_body
 from tests.secret_scan import find_secrets
 
+# Written for the legacy flow (COS URL sent as is); the intl flow has its own module, test_intl_flow.py.
+pytestmark = pytest.mark.legacy_flow
+
 Invoke = Callable[[dict[str, Any]], Response]
 
 
@@ -76,7 +79,7 @@ def test_failed_carries_faceids_code(invoke: Invoke) -> None:
     session = start(invoke)
     finish(session, "fail")
     body = result(invoke, session["BizToken"]).body
-    assert (body["Status"], body["ErrorCode"]) == ("failed", 1001)
+    assert (body["Status"], body["ErrorCode"]) == ("error", 1001)  # 1001: the liveness engine failed, not the person
     assert body["VerificationDetailList"][0]["LivenessErrorCode"] == 1001
 
 
@@ -88,13 +91,17 @@ def test_expired_when_the_person_never_finished_in_time(invoke: Invoke, emulator
     assert (body["Status"], body["ErrorCode"]) == ("expired", 15)
 
 
-def test_expired_when_faceid_says_the_token_expired(invoke: Invoke, emulator: Emulator) -> None:
+def test_a_result_past_faceids_retention_is_410_not_expired(invoke: Invoke, emulator: Emulator) -> None:
+    # GIVEN a session older than the 3 days FaceID keeps results
     session = start(invoke)
-    emulator.state.sessions[session["BizToken"]].created_at -= 7300
+    emulator.state.sessions[session["BizToken"]].created_at -= 259_200 + 60
+    # WHEN it is read
     response = result(invoke, session["BizToken"])
-    assert response.status == 200
-    assert response.body["Status"] == "expired"
+    # THEN the answer says the result is gone (not that the person never finished)
     assert emulator.calls[-1]["outcome"] == "InvalidParameterValue.BizTokenExpired"
+    assert response.status == 410
+    assert response.body["Error"]["Code"] == "ResultNoLongerAvailable"
+    assert response.body["RequestId"] == emulator.calls[-1]["request_id"]
 
 
 def test_unknown_token_is_404_with_faceids_code(invoke: Invoke, emulator: Emulator) -> None:

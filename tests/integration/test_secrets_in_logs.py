@@ -12,6 +12,9 @@ from local.emulator import LOCAL_SECRET_KEY
 from tests.conftest import Emulator, LogLines, Response, http_event, start_body
 from tests.secret_scan import find_secrets
 
+# Written for the legacy flow (COS URL sent as is); the intl flow has its own module, test_intl_flow.py.
+pytestmark = pytest.mark.legacy_flow
+
 SIGNATURE = "0a1b2c3d4e5f60718293a4b5c6d7e8f9leaked"
 PRESIGNED = (
     "https://photos-1250000000.cos.ap-singapore.myqcloud.com/private/alice.jpg"

@@ -25,6 +25,9 @@ from tests.conftest import (
     start_body,
 )
 
+# Written for the legacy flow (COS URL sent as is); the intl flow has its own module, test_intl_flow.py.
+pytestmark = pytest.mark.legacy_flow
+
 Invoke = Callable[[dict[str, Any]], Response]
 
 

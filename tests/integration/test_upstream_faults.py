@@ -15,6 +15,9 @@ import pytest
 
 from tests.conftest import Emulator, Response, free_port, http_event, start_body
 
+# Written for the legacy flow (COS URL sent as is); the intl flow has its own module, test_intl_flow.py.
+pytestmark = pytest.mark.legacy_flow
+
 BUDGET_S = 1.0
 MARGIN_S = 0.75
 

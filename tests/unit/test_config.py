@@ -53,16 +53,27 @@ def test_defaults_follow_the_contract(env) -> None:
     assert settings.allowed_redirect_hosts == {"app.example.com"}
 
 
+def test_intl_is_the_default_flow_and_legacy_is_a_choice(env) -> None:
+    env()
+    assert load_settings().faceid_flow == "intl"
+    env(FACEID_FLOW="legacy")
+    assert load_settings().faceid_flow == "legacy"
+
+
+# Tencent's region lists: the Intl actions in five regions, the legacy ones in two, CreateUploadUrl in three.
 @pytest.mark.parametrize(
     ("region", "flow", "s3_uploads"),
     [
-        ("ap-singapore", "legacy", "true"),
         ("ap-singapore", "intl", "true"),
         ("ap-jakarta", "intl", "true"),
+        ("ap-bangkok", "intl", "true"),
+        ("ap-hongkong", "intl", "true"),
+        ("sa-saopaulo", "intl", "true"),
+        ("ap-singapore", "legacy", "true"),
         ("ap-jakarta", "legacy", "false"),
     ],
 )
-def test_both_supported_regions_are_accepted(env, region: str, flow: str, s3_uploads: str) -> None:
+def test_every_documented_region_is_accepted_for_what_it_offers(env, region: str, flow: str, s3_uploads: str) -> None:
     env(FACEID_REGION=region, FACEID_FLOW=flow, S3_UPLOADS=s3_uploads)
     settings = load_settings()
     assert (settings.faceid_region, settings.faceid_flow) == (region, flow)
@@ -80,6 +91,15 @@ def test_region_table_refuses_an_impossible_combination_at_start(env) -> None:
     )
 
 
+@pytest.mark.parametrize("region", ["ap-bangkok", "ap-hongkong", "sa-saopaulo"])
+def test_legacy_flow_is_refused_where_tencent_never_offered_it(env, region: str) -> None:
+    env(FACEID_REGION=region, FACEID_FLOW="legacy", S3_UPLOADS="false")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert f"FaceID in {region} does not offer ApplyWebVerificationToken, GetWebVerificationResult" in str(raised.value)
+    assert str(raised.value).endswith("(use FACEID_FLOW=intl)")
+
+
 def test_flow_must_be_legacy_or_intl(env) -> None:
     env(FACEID_FLOW="v2")
     with pytest.raises(ConfigError, match="FACEID_FLOW"):
@@ -94,13 +114,83 @@ def test_intl_page_config_is_read_as_json_and_checked(env) -> None:
         load_settings()
 
 
+# All 17 fields of the official WebVerificationConfigIntl, each at a documented value.
+WHOLE_CONFIG = {
+    "AutoSkipStartPage": True,
+    "AutoSkip": False,
+    "CheckMode": 1,
+    "IDCardType": "HKIDCard",
+    "DisableCheckOcrWarnings": False,
+    "SecurityLevel": 4,
+    "SkipPrivacyPolicy": False,
+    "IdCardCutReturn": True,
+    "ThemeColor": "#2d72f1",
+    "Language": "zh-tc",
+    "AutoDowngrade": 2,
+    "ActionList": "blink,mouth",
+    "LivenessRetryLimit": 99,
+    "LivenessTimeout": 600,
+    "SelectedWarningCodes": "-9101,-9102",
+    "AllowExpiredDocument": False,
+    "Version": "PLUS",
+}
+
+
+def test_the_whole_current_page_config_is_accepted(env) -> None:
+    import json
+
+    env(FACEID_INTL_CONFIG=json.dumps(WHOLE_CONFIG))
+    assert load_settings().faceid_intl_config.params() == WHOLE_CONFIG
+    assert len(WHOLE_CONFIG) == 17
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("CheckMode", 5),
+        ("CheckMode", 0),
+        ("SecurityLevel", 5),
+        ("Language", "fr"),
+        ("ThemeColor", "blue"),
+        ("ThemeColor", "#12345"),
+        ("IDCardType", "MarsIDCard"),
+        ("AutoDowngrade", 3),
+        ("ActionList", "blink,jump"),
+        ("LivenessRetryLimit", 0),
+        ("LivenessRetryLimit", 100),
+        ("LivenessTimeout", 601),
+        ("SelectedWarningCodes", "-9105"),
+        ("Version", "GOLD"),
+        ("AutoSkip", "sometimes"),
+    ],
+)
+def test_a_bad_page_option_stops_the_cold_start_with_one_line_naming_it(env, field: str, value: object) -> None:
+    import json
+
+    env(FACEID_INTL_CONFIG=json.dumps({field: value}))
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"faceid-fn configuration error: FACEID_INTL_CONFIG.{field} ")
+
+
+def test_action_list_needs_an_action_security_level(env) -> None:
+    env(FACEID_INTL_CONFIG='{"ActionList": "nod", "SecurityLevel": 3}')
+    with pytest.raises(ConfigError, match="ActionList needs SecurityLevel 2 or 4"):
+        load_settings()
+
+
 def test_other_region_fails_with_one_line_naming_the_variable(env) -> None:
     env(FACEID_REGION="ap-guangzhou")
     with pytest.raises(ConfigError) as raised:
         load_settings()
     message = str(raised.value)
     assert "\n" not in message
-    assert "FACEID_REGION must be one of ap-singapore, ap-jakarta" in message
+    assert message == (
+        "faceid-fn configuration error: FACEID_REGION must be one of "
+        "ap-singapore, ap-jakarta, ap-bangkok, ap-hongkong, sa-saopaulo"
+    )
 
 
 def test_missing_redirect_url_fails_with_one_line(env) -> None:

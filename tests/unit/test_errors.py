@@ -13,7 +13,7 @@ from faceid_fn.errors import UpstreamError, upstream_status
         ("InvalidParameter", 400),
         ("InvalidParameterValue", 400),
         ("InvalidParameterValue.BizTokenIllegal", 404),
-        ("InvalidParameterValue.BizTokenExpired", 404),
+        ("InvalidParameterValue.BizTokenExpired", 410),
         ("MissingParameter", 400),
         ("UnknownParameter", 400),
         ("ResourceNotFound.BizToken", 404),

@@ -139,14 +139,14 @@ def test_caller_redirect_must_be_https_on_an_allowed_host(url: str, ok: bool) ->
         assert raised.value.code == "InvalidParameterValue.RedirectUrl"
 
 
-def test_start_sends_normalised_values_and_answers_with_expiry() -> None:
-    # GIVEN a FaceID that answers with a session
+def test_legacy_start_sends_normalised_values_and_answers_with_expiry() -> None:
+    # GIVEN the legacy flow, chosen, and a FaceID that answers with a session
     faceid = FakeFaceId()
     now = datetime(2026, 11, 25, 4, 0, 0, 123456, tzinfo=UTC)
     request = StartVerification(CompareImageUrl=COS_URL, CompareImageMd5=VALID_MD5.upper())
     # WHEN a verification is started
     session = start_verification(
-        request, settings=settings(), faceid=faceid, trace_id="trace-1", now=now, read_photo=no_read
+        request, settings=settings(faceid_flow="legacy"), faceid=faceid, trace_id="trace-1", now=now, read_photo=no_read
     )
     # THEN FaceID got the lower-case MD5 and the default redirect, and the answer carries the expiry
     assert faceid.calls == [
@@ -176,8 +176,14 @@ def test_an_answer_without_token_is_an_upstream_failure() -> None:
     faceid = FakeFaceId({"RequestId": "rid-2"})
     request = StartVerification(CompareImageUrl=COS_URL, CompareImageMd5=VALID_MD5)
     with pytest.raises(UpstreamError) as raised:
-        start_verification(request, settings=settings(), faceid=faceid, trace_id="t", read_photo=no_read)
+        start_verification(
+            request, settings=settings(faceid_flow="legacy"), faceid=faceid, trace_id="t", read_photo=no_read
+        )
     assert (raised.value.code, raised.value.request_id, raised.value.status) == ("UpstreamUnavailable", "rid-2", 502)
+
+
+def test_intl_is_the_default_flow() -> None:
+    assert settings().faceid_flow == "intl"
 
 
 def test_intl_flow_sends_the_photo_and_expires_in_ten_minutes() -> None:
@@ -224,3 +230,44 @@ def test_intl_flow_refuses_an_md5_mismatch_before_any_upstream_call() -> None:
         )
     assert raised.value.code == "InvalidParameterValue.CompareImageMd5"
     assert faceid.calls == []
+
+
+def test_caller_page_options_go_over_the_server_config_and_security_options_stay() -> None:
+    # GIVEN a server Config with security options and a theme, and a caller asking for Thai
+    photo = b"\x89PNG\r\n\x1a\n-pixels"
+    faceid = FakeFaceId()
+    request = StartVerification.model_validate(
+        {"CompareImageUrl": COS_URL, "CompareImageMd5": md5(photo), "Config": {"Language": "th"}}
+    )
+    config = {"CheckMode": 1, "SecurityLevel": 4, "Language": "en", "ThemeColor": "#2d72f1"}
+    # WHEN started
+    start_verification(
+        request,
+        settings=settings(faceid_intl_config=config),
+        faceid=faceid,
+        trace_id="t",
+        read_photo=lambda url: photo,
+    )
+    # THEN FaceID got the server's options with the caller's language
+    assert faceid.calls[0]["config"] == {**config, "Language": "th"}
+
+
+def test_the_current_verification_url_field_is_read_first() -> None:
+    class BothFields(FakeFaceId):
+        def apply_web_verification_biz_token_intl(self, **kwargs: Any) -> dict[str, Any]:
+            return {
+                "BizToken": "INTL-2",
+                "VerificationURL": "https://current.example/2",
+                "VerificationUrl": "https://deprecated.example/2",
+                "RequestId": "rid",
+            }
+
+    photo = b"\xff\xd8\xff-pixels"
+    session = start_verification(
+        StartVerification(CompareImageUrl=COS_URL, CompareImageMd5=md5(photo)),
+        settings=settings(),
+        faceid=BothFields(),
+        trace_id="t",
+        read_photo=lambda url: photo,
+    )
+    assert session.VerificationUrl == "https://current.example/2"

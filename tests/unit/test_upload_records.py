@@ -44,9 +44,25 @@ def test_cos_record_names_bucket_key_and_region(region: str) -> None:
     assert request_id == "179398952"
 
 
-def test_jakarta_short_region_code_is_understood() -> None:
-    source, _ = source_of(cos_record("a.png", size=10, region="jkt"), "ap-jakarta")
-    assert source.Region == "ap-jakarta"
+@pytest.mark.parametrize(
+    ("short", "region"),
+    [
+        ("sg", "ap-singapore"),
+        ("jkt", "ap-jakarta"),
+        ("th", "ap-bangkok"),
+        ("hk", "ap-hongkong"),
+        ("sao", "sa-saopaulo"),
+    ],
+)
+def test_cos_short_region_codes_of_every_faceid_region_are_understood(short: str, region: str) -> None:
+    source, _ = source_of(cos_record("a.png", size=10, region=short), region)
+    assert source.Region == region
+
+
+def test_a_cos_record_of_another_region_is_refused() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        source_of(cos_record("a.png", size=10, region="hk"), "ap-singapore")
+    assert raised.value.code == "InvalidParameterValue.Region"
 
 
 def test_cos_md5_comes_from_user_metadata_or_content_md5() -> None:
