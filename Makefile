@@ -6,13 +6,20 @@ BIN := $(VENV)/bin
 export SLS_TELEMETRY_DISABLED := 1
 export SLS_NOTIFICATIONS_MODE := off
 
-.PHONY: setup browser openapi package run test lint typecheck unit integration e2e fuzz fmt lock clean
+.PHONY: setup sdk-models browser openapi package run test lint typecheck unit integration e2e fuzz fmt lock clean
 
-setup: $(VENV)/.installed node_modules/.installed browser ## install Python (venv), npm and browser dependencies
+setup: $(VENV)/.installed $(VENV)/sdk/.downloaded node_modules/.installed browser ## install Python (venv), npm and browser dependencies
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+sdk-models: $(VENV)/sdk/.downloaded ## the pinned official SDK wheel whose models tests/contract checks against
+
+# Downloaded, not installed: it ships its own tencentcloud/common (see requirements-sdk.txt).
+$(VENV)/sdk/.downloaded: requirements-sdk.txt $(VENV)/.installed
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements-sdk.txt -d $(VENV)/sdk
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
