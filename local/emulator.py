@@ -2,25 +2,39 @@
 
     python -m local.emulator --port 9000
 
-What it checks and answers (DESIGN.md, "Local run and tests"):
+What it checks and answers (DESIGN.md, "Local run and tests"); request and response fields are exactly
+those of the official SDK models (tencentcloud-sdk-python-intl-en; tests/contract holds the extract and
+the tests that keep this file to it):
 - TC3-HMAC-SHA256 signatures: malformed -> AuthFailure.InvalidAuthorization, unknown SecretId ->
   AuthFailure.SecretIdNotFound, more than 300 s of skew -> AuthFailure.SignatureExpire, wrong
   signature -> AuthFailure.SignatureFailure;
-- X-TC-Version (NoSuchVersion), X-TC-Action (InvalidAction), X-TC-Region (MissingParameter,
-  UnsupportedRegion);
+- X-TC-Version (NoSuchVersion), X-TC-Action (InvalidAction), X-TC-Region (MissingParameter, and
+  UnsupportedRegion outside the regions Tencent lists for the action: ACTION_REGIONS);
 - 20 requests/s per SecretId and action -> RequestLimitExceeded;
-- ApplyWebVerificationToken with its parameter checks (MissingParameter, UnknownParameter,
-  InvalidParameterValue), answering BizToken and a VerificationUrl served by this emulator; for a
-  ResourceUrl of CreateUploadUrl it checks that the bytes were uploaded and match CompareImageMd5;
-- ApplyWebVerificationBizTokenIntl (the intl flow: RedirectURL, CompareImageBase64, Extra, Config;
-  VerificationURL; tokens live 10 minutes), and ActionOffline for any action it is told is withdrawn;
+- every request field by name and JSON type, nested ones too (`Config.CheckMode`): an unknown field ->
+  UnknownParameter, a wrong type -> InvalidParameter, a value out of its documented range ->
+  InvalidParameterValue, a missing required one -> MissingParameter;
+- ApplyWebVerificationToken (legacy; for a ResourceUrl of CreateUploadUrl it checks that the bytes were
+  uploaded and match CompareImageMd5) and ApplyWebVerificationBizTokenIntl (RedirectURL,
+  CompareImageBase64, Extra, RuleId and the whole WebVerificationConfigIntl; a photo over 8 MB of base64
+  -> FailedOperation.ImageSizeTooLarge, one that is not a JPEG/PNG/BMP -> FailedOperation.ImageDecodeFailed;
+  the answer carries VerificationURL and the deprecated VerificationUrl). Tokens live 7,200 s (legacy)
+  and 10 minutes (intl); results stay readable 3 days (259,200 s) after the start, then the result call
+  answers InvalidParameterValue.BizTokenExpired. ActionOffline for any action it is told is withdrawn;
+- GetWebVerificationResult(Intl): ErrorCode null before the page is opened, 17 while it is open and
+  unfinished, 15 once the token expired unfinished, else the outcome the tester chose on the page
+  (OUTCOMES); the Intl answer carries OCRResult for CheckMode 1 and 4 (synthetic data: TEST PERSON)
+  and LivenessInfoTag in each VerificationDetail;
 - CreateUploadUrl, with an upload endpoint (PUT /upload/<id>?...q-signature=...) that accepts the
   bytes only with the URL's signature and before it expires;
-- a verification page at the VerificationUrl that redirects to RedirectUrl after pass or fail.
+- a verification page at the VerificationUrl where the tester picks an outcome; it then redirects to
+  the RedirectURL with ?token=<BizToken> ("leave unfinished" stays on the page: the result stays 17).
 
 Control endpoints for tests (unsigned, under /__emulator__/):
 - POST faults   {"code","message","count","latency_ms","action","http_status","content_type","body","reset"}
-- POST config   {"clock_offset_s": float, "rate_limit": int, "offline_actions": [action, ...]}
+- POST config   {"clock_offset_s": float, "rate_limit": int, "offline_actions": [action, ...],
+                 "age_sessions_s": float}  (age_sessions_s moves every session that much into the past:
+                 e.g. 259201 makes results unreadable, without touching the signature clock)
 - POST reset    forget calls, faults, sessions and the rate window
 - GET  calls    what was asked: action, region, trace id, parameters, outcome
 """
@@ -52,7 +66,6 @@ from local import tc3
 
 API_VERSION = "2018-03-01"
 SERVICE = "faceid"
-REGIONS = ("ap-singapore", "ap-jakarta")
 MAX_SKEW_S = 300
 DEFAULT_RATE_LIMIT = 20  # requests per second, per SecretId and action
 TOKEN_TTL_S = 7200
@@ -62,27 +75,123 @@ LOCAL_SECRET_ID = "AKIDlocalEmulatorFaceidFn0000000000"
 LOCAL_SECRET_KEY = "LocalEmulatorSecretKey0NotForProduction"
 
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
-ACTIONS = (
-    "ApplyWebVerificationToken",
-    "CreateUploadUrl",
-    "GetWebVerificationResult",
-    "ApplyWebVerificationBizTokenIntl",
-    "GetWebVerificationResultIntl",
-)
-# How long FaceID keeps a result readable: the token's two hours (legacy), three days (intl).
-RESULT_RETENTION_S = {"legacy": 7200, "intl": 3 * 24 * 3600}
+INTL_REGIONS = ("ap-singapore", "ap-jakarta", "ap-bangkok", "ap-hongkong", "sa-saopaulo")
+LEGACY_REGIONS = ("ap-singapore", "ap-jakarta")
+# Where Tencent lists each action (DESIGN.md, "The current contract").
+ACTION_REGIONS: dict[str, tuple[str, ...]] = {
+    "ApplyWebVerificationToken": LEGACY_REGIONS,
+    "GetWebVerificationResult": LEGACY_REGIONS,
+    "CreateUploadUrl": ("ap-bangkok", "ap-hongkong", "ap-singapore"),
+    "ApplyWebVerificationBizTokenIntl": INTL_REGIONS,
+    "GetWebVerificationResultIntl": INTL_REGIONS,
+}
+ACTIONS = tuple(ACTION_REGIONS)
+REGIONS = tuple(sorted({r for regions in ACTION_REGIONS.values() for r in regions}))
+# How long FaceID keeps a result readable after the start: three days, both flows.
+RESULT_RETENTION_S = 3 * 24 * 3600
 INTL_TOKEN_TTL_S = 600
-INTL_MAX_BASE64 = 8 * 1024 * 1024
-INTL_CONFIG_KEYS = (
-    "AutoSkip",
-    "CheckMode",
-    "SecurityLevel",
-    "Language",
-    "ThemeColor",
-    "SkipPrivacyPolicy",
-    "IDCardType",
-    "DisableCheckOcrWarnings",
+INTL_MAX_BASE64 = 8 * 1024 * 1024  # "max 8 MB" of base64
+
+# Request fields per action, with their JSON types (official SDK models; `dict` = a nested model).
+REQUEST_FIELDS: dict[str, dict[str, type]] = {
+    "ApplyWebVerificationToken": {"RedirectUrl": str, "CompareImageUrl": str, "CompareImageMd5": str},
+    "GetWebVerificationResult": {"BizToken": str},
+    "CreateUploadUrl": {"TargetAction": str},
+    "ApplyWebVerificationBizTokenIntl": {
+        "RedirectURL": str,
+        "CompareImageBase64": str,
+        "Extra": str,
+        "RuleId": str,
+        "Config": dict,
+    },
+    "GetWebVerificationResultIntl": {"BizToken": str},
+}
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "ApplyWebVerificationToken": ("RedirectUrl", "CompareImageUrl", "CompareImageMd5"),
+    "GetWebVerificationResult": ("BizToken",),
+    "CreateUploadUrl": ("TargetAction",),
+    "ApplyWebVerificationBizTokenIntl": ("RedirectURL",),
+    "GetWebVerificationResultIntl": ("BizToken",),
+}
+# WebVerificationConfigIntl: its 17 fields and their types.
+INTL_CONFIG_FIELDS: dict[str, type] = {
+    "AutoSkipStartPage": bool,
+    "AutoSkip": bool,
+    "CheckMode": int,
+    "IDCardType": str,
+    "DisableCheckOcrWarnings": bool,
+    "SecurityLevel": int,
+    "SkipPrivacyPolicy": bool,
+    "IdCardCutReturn": bool,
+    "ThemeColor": str,
+    "Language": str,
+    "AutoDowngrade": int,
+    "ActionList": str,
+    "LivenessRetryLimit": int,
+    "LivenessTimeout": int,
+    "SelectedWarningCodes": str,
+    "AllowExpiredDocument": bool,
+    "Version": str,
+}
+# The documented values of the Config fields that have a list or range (ThemeColor falls back to the
+# default colour when malformed, so any string passes).
+ID_CARD_TYPES = (
+    "HKIDCard",
+    "MLIDCard",
+    "IndonesiaIDCard",
+    "PhilippinesVoteID",
+    "PhilippinesDrivingLicense",
+    "PhilippinesTinID",
+    "PhilippinesSSSID",
+    "PhilippinesUMID",
+    "InternationalIDPassport",
+    "ThailandIDCard",
+    "SingaporeIDCard",
+    "MainlandIDCard",
 )
+CONFIG_CHOICES: dict[str, tuple[object, ...]] = {
+    "CheckMode": (1, 2, 3, 4),
+    "SecurityLevel": (1, 2, 3, 4),
+    "Language": ("th", "en", "zh-cn", "zh-tc", "id"),
+    "AutoDowngrade": (1, 2),
+    "IDCardType": ID_CARD_TYPES,
+    "Version": ("BASIC", "PLUS"),
+}
+CONFIG_RANGES: dict[str, tuple[int, int]] = {"LivenessRetryLimit": (1, 99), "LivenessTimeout": (0, 600)}
+LIVENESS_ACTIONS = ("blink", "mouth", "nod", "shake")
+OCR_WARNING_CODES = ("-9101", "-9102", "-9103", "-9104", "-9107", "-9108", "-9109")
+OCR_CHECK_MODES = (1, 4)  # the CheckModes that read a document
+OCR_MODE_DEFAULT_CARD = "HKIDCard"
+
+# What the tester can choose on the hosted page: ErrorCode, ErrorMsg (Tencent's error-code page), and
+# the detail codes behind it. "unfinished" keeps the session open (ErrorCode 17, no redirect).
+# "fail" is the older test hook (1001, kept for existing tests).
+OUTCOMES: dict[str, dict[str, Any]] = {
+    "pass": {"label": "Pass", "code": 0, "msg": "Success", "liveness": 0, "compare": 0},
+    "liveness": {"label": "Liveness failed", "code": 1005, "msg": "Liveness detection failed", "liveness": 1005},
+    # The Intl error-code page has no "not the same person" code; 2012 is its comparison-stage verdict.
+    "compare": {
+        "label": "Comparison failed",
+        "code": 2012,
+        "msg": "Multiple faces detected",
+        "liveness": 0,
+        "compare": 2012,
+    },
+    # Nor a document-check code: the OCR alarm (OCRResult.WarnCardInfos, -9102 photocopy) is reported.
+    "document": {"label": "Document failed", "code": -9102, "msg": "Document photocopy alarm", "ocr_only": True},
+    "left": {"label": "Person left", "code": 1410, "msg": "User exited voluntarily"},
+    "timeout": {"label": "Timed out", "code": 1409, "msg": "Verification process timed out"},
+    "unfinished": {"label": "Leave unfinished", "code": 17, "msg": "Process not finished", "stays": True},
+    "fail": {
+        "label": "Fail (engine error)",
+        "code": 1001,
+        "msg": "Failed to call the liveness engine",
+        "liveness": 1001,
+        "hidden": True,
+    },
+}
+NOT_FINISHED = (17, "Process not finished")
+TOKEN_EXPIRED = (15, "Token expired")
 UPLOAD_TTL_S = 7200
 # The COS bucket the emulator pretends CreateUploadUrl resources live in.
 UPLOAD_BUCKET = "faceid-emulator-1250000000"
@@ -108,10 +217,18 @@ class WebSession:
     compare_image_url: str
     compare_image_md5: str
     created_at: float
-    outcome: str | None = None  # "pass" or "fail" once the person finished
+    outcome: str | None = None  # a key of OUTCOMES once the tester chose one on the page
     flow: str = "legacy"
     ttl_s: int = TOKEN_TTL_S
     extra: str | None = None
+    opened: bool = False  # the person opened the verification page
+    check_mode: int = 2  # Config.CheckMode (intl): 1 and 4 read a document
+    id_card_type: str | None = None
+    finished_at: float | None = None
+
+    @property
+    def reads_document(self) -> bool:
+        return self.flow == "intl" and self.check_mode in OCR_CHECK_MODES
 
 
 @dataclass
@@ -189,6 +306,14 @@ class FaceIdEmulator:
     def now(self) -> float:
         return time.time() + self.clock_offset_s
 
+    def age_sessions(self, seconds: float) -> None:
+        """Move every session `seconds` into the past (retention and token expiry without waiting)."""
+        with self._lock:
+            for session in self.sessions.values():
+                session.created_at -= seconds
+                if session.finished_at is not None:
+                    session.finished_at -= seconds
+
     # -- API 3.0 -------------------------------------------------------------------------------
     def handle_api(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
         with self._idle:
@@ -234,6 +359,7 @@ class FaceIdEmulator:
             region = headers.get("x-tc-region", "")
             if action in self.offline_actions:
                 raise ApiError("ActionOffline", f"The action `{action}` has been taken offline.")
+            _check_params(params, REQUEST_FIELDS[action], REQUIRED_FIELDS[action])
             if action == "CreateUploadUrl":
                 result = self._create_upload_url(params, region)
             elif action == "ApplyWebVerificationBizTokenIntl":
@@ -293,12 +419,13 @@ class FaceIdEmulator:
     def _check_route(headers: dict[str, str]) -> None:
         if headers.get("x-tc-version") != API_VERSION:
             raise ApiError("NoSuchVersion", "The requested version does not exist or is not supported.")
-        if headers.get("x-tc-action") not in ACTIONS:
+        action = headers.get("x-tc-action", "")
+        if action not in ACTIONS:
             raise ApiError("InvalidAction", "The requested action does not exist.")
         region = headers.get("x-tc-region")
         if not region:
             raise ApiError("MissingParameter", "The request is missing a required parameter `Region`.")
-        if region not in REGIONS:
+        if region not in ACTION_REGIONS[action]:
             raise ApiError("UnsupportedRegion", f"The action is not supported in the region `{region}`.")
 
     def _check_rate(self, secret_id: str, action: str) -> None:
@@ -322,10 +449,8 @@ class FaceIdEmulator:
         return None
 
     def _apply_web_verification_token(self, params: dict[str, Any]) -> dict[str, Any]:
-        allowed = ("RedirectUrl", "CompareImageUrl", "CompareImageMd5")
-        _check_params(params, required=allowed, allowed=allowed)
-        for name in allowed:
-            if not isinstance(params[name], str) or not params[name]:
+        for name in ("RedirectUrl", "CompareImageUrl", "CompareImageMd5"):
+            if not params[name]:
                 raise ApiError("InvalidParameterValue", f"The value of parameter `{name}` is invalid.")
         for name in ("RedirectUrl", "CompareImageUrl"):
             if urlsplit(params[name]).scheme not in ("http", "https"):
@@ -345,77 +470,71 @@ class FaceIdEmulator:
         return {"BizToken": token, "VerificationUrl": f"{self.base_url}/verify/{token}"}
 
     def _apply_web_verification_biz_token_intl(self, params: dict[str, Any]) -> dict[str, Any]:
-        allowed = ("RedirectURL", "CompareImageBase64", "Extra", "Config")
-        _check_params(params, required=("RedirectURL",), allowed=allowed)
         redirect = params["RedirectURL"]
-        if not isinstance(redirect, str) or urlsplit(redirect).scheme not in ("http", "https"):
+        if urlsplit(redirect).scheme not in ("http", "https"):
             raise ApiError("InvalidParameterValue", "The value of parameter `RedirectURL` is not a valid URL.")
         image = params.get("CompareImageBase64")
+        photo = b""
         if image is not None:
-            if not isinstance(image, str) or len(image) > INTL_MAX_BASE64:
-                raise ApiError("InvalidParameterValue", "The value of parameter `CompareImageBase64` is invalid.")
+            if len(image) > INTL_MAX_BASE64:
+                raise ApiError("FailedOperation.ImageSizeTooLarge", "Image size too large.")
             try:
-                base64.b64decode(image, validate=True)
+                photo = base64.b64decode(image, validate=True)
             except (binascii.Error, ValueError):
-                raise ApiError("InvalidParameterValue.ImageDecodeFailed", "The image could not be decoded.") from None
+                raise ApiError("FailedOperation.ImageDecodeFailed", "Image decoding failed.") from None
+            if not photo.startswith(IMAGE_SIGNATURES):
+                raise ApiError("FailedOperation.ImageDecodeFailed", "Image decoding failed.")
         extra = params.get("Extra")
-        if extra is not None and (not isinstance(extra, str) or len(extra) > 1000):
+        if extra is not None and len(extra) > 1000:
             raise ApiError("InvalidParameterValue", "The value of parameter `Extra` is invalid.")
-        config = params.get("Config", {})
-        if not isinstance(config, dict) or any(k not in INTL_CONFIG_KEYS for k in config):
-            raise ApiError("InvalidParameterValue", "The value of parameter `Config` is invalid.")
+        config = params.get("Config") or {}
+        _check_params(config, INTL_CONFIG_FIELDS, (), prefix="Config.")
+        _check_config_values(config)
         token = str(uuid.uuid4()).upper()
         with self._lock:
             self.sessions[token] = WebSession(
                 biz_token=token,
                 redirect_url=redirect,
                 compare_image_url="",
-                compare_image_md5=hashlib.md5(base64.b64decode(image or ""), usedforsecurity=False).hexdigest(),
+                compare_image_md5=hashlib.md5(photo, usedforsecurity=False).hexdigest(),
                 created_at=self.now(),
                 flow="intl",
                 ttl_s=INTL_TOKEN_TTL_S,
                 extra=extra,
+                check_mode=config.get("CheckMode") or 2,
+                id_card_type=config.get("IDCardType"),
             )
-        return {"BizToken": token, "VerificationURL": f"{self.base_url}/verify/{token}"}
+        url = f"{self.base_url}/verify/{token}"
+        return {"VerificationUrl": url, "BizToken": token, "VerificationURL": url}
 
     def _get_result(self, params: dict[str, Any], *, intl: bool) -> dict[str, Any]:
-        """GetWebVerificationResult(Intl), with the response shape of the real API (SDK 3.1.49 models)."""
-        _check_params(params, required=("BizToken",), allowed=("BizToken",))
-        session = self.sessions.get(params["BizToken"]) if isinstance(params["BizToken"], str) else None
+        """GetWebVerificationResult(Intl): every field of the SDK's response model, null when unknown."""
+        session = self.sessions.get(params["BizToken"])
         if session is None or (session.flow == "intl") != intl:
             raise ApiError("InvalidParameterValue.BizTokenIllegal", "The BizToken is invalid.")
         age = self.now() - session.created_at
-        if age > RESULT_RETENTION_S[session.flow]:
+        if age > RESULT_RETENTION_S:
             raise ApiError("InvalidParameterValue.BizTokenExpired", "The BizToken has expired.")
         answer: dict[str, Any] = {"ErrorCode": None, "ErrorMsg": None, "VerificationDetailList": None}
-        if session.outcome is None and age > session.ttl_s:
-            answer.update(ErrorCode=15, ErrorMsg="Token expired")
-        elif session.outcome is not None:
-            passed = session.outcome == "pass"
-            code, message = (0, "Success") if passed else (1001, "Liveness check failed")
-            answer.update(
-                ErrorCode=code,
-                ErrorMsg=message,
-                VerificationDetailList=[
-                    {
-                        "ErrorCode": code,
-                        "ErrorMsg": message,
-                        "LivenessErrorCode": 0 if passed else 1001,
-                        "LivenessErrorMsg": "Success" if passed else "Liveness check failed",
-                        "CompareErrorCode": 0 if passed else None,
-                        "CompareErrorMsg": "Success" if passed else None,
-                        "ReqTimestamp": int(session.created_at * 1000) + 30_000,
-                        "Similarity": 92.5 if passed else None,
-                        "Seq": f"{session.biz_token[:8].lower()}-seq-1",
-                    }
-                ],
-            )
+        if intl:
+            answer.update(VideoBase64=None, BestFrameBase64=None, OCRResult=None, Extra=session.extra)
+        else:
+            answer.update(VideoBestFrameUrl=None, VideoBestFrameMd5=None, VideoUrl=None, VideoMd5=None)
+        outcome = OUTCOMES.get(session.outcome or "")
+        if outcome is None or outcome.get("stays"):
+            if age > session.ttl_s:
+                answer["ErrorCode"], answer["ErrorMsg"] = TOKEN_EXPIRED
+            elif session.opened or outcome is not None:
+                answer["ErrorCode"], answer["ErrorMsg"] = NOT_FINISHED
+            return answer
+        answer.update(ErrorCode=outcome["code"], ErrorMsg=outcome["msg"])
+        if "liveness" in outcome and not (intl and session.check_mode == 4):  # 4: OCR only, no face
+            answer["VerificationDetailList"] = [self._detail(session, outcome, intl)]
             frame = _SAMPLE_FRAME
             if intl:
                 answer.update(
                     BestFrameBase64=base64.b64encode(frame).decode(),
                     VideoBase64=base64.b64encode(frame * 4).decode(),
-                    OCRResult=None,
                 )
             else:
                 signed = urlencode(
@@ -428,12 +547,33 @@ class FaceIdEmulator:
                     VideoUrl=f"{media}/video.mp4?{signed}",
                     VideoMd5=hashlib.md5(frame * 4, usedforsecurity=False).hexdigest(),
                 )
-        if intl:
-            answer["Extra"] = session.extra
+        if session.reads_document and session.outcome in ("pass", "document", "liveness", "compare"):
+            answer["OCRResult"] = [_ocr_result(session, passed=session.outcome != "document")]
         return answer
 
+    @staticmethod
+    def _detail(session: WebSession, outcome: dict[str, Any], intl: bool) -> dict[str, Any]:
+        """One VerificationDetail (the legacy model has no LivenessInfoTag)."""
+        liveness, compare = outcome.get("liveness"), outcome.get("compare")
+        if session.flow == "intl" and session.check_mode == 3:  # liveness only: nothing is compared
+            compare = None
+        detail: dict[str, Any] = {
+            "ErrorCode": outcome["code"],
+            "ErrorMsg": outcome["msg"],
+            "LivenessErrorCode": liveness,
+            "LivenessErrorMsg": None if liveness is None else ("Success" if liveness == 0 else outcome["msg"]),
+            "CompareErrorCode": compare,
+            "CompareErrorMsg": None if compare is None else ("Success" if compare == 0 else outcome["msg"]),
+            "ReqTimestamp": int(session.created_at * 1000) + 30_000,
+            "Similarity": 92.5 if compare == 0 else None,
+            "Seq": f"{session.biz_token[:8].lower()}-seq-1",
+        }
+        if intl:
+            # PLUS-version reason tags for a rejected liveness step ("02": action not completed).
+            detail["LivenessInfoTag"] = ["02"] if liveness not in (None, 0) else []
+        return detail
+
     def _create_upload_url(self, params: dict[str, Any], region: str) -> dict[str, Any]:
-        _check_params(params, required=("TargetAction",), allowed=("TargetAction",))
         if params["TargetAction"] != "ApplyWebVerificationToken":
             raise ApiError("InvalidParameterValue", "The value of parameter `TargetAction` is invalid.")
         now = self.now()
@@ -483,25 +623,98 @@ class FaceIdEmulator:
         return Answer(200, b"", "application/xml", {"ETag": f'"{etag}"'})
 
     # -- the hosted verification page -----------------------------------------------------------
+    def outcomes_for(self, session: WebSession) -> list[str]:
+        """The outcomes the page offers for this session (document checks only in the OCR modes)."""
+        if session.flow == "intl" and session.check_mode == 4:  # OCR only: no face steps
+            return ["pass", "document", "left", "timeout", "unfinished"]
+        choices = ["pass", "liveness"]
+        if not (session.flow == "intl" and session.check_mode == 3):  # 3: liveness only, no comparison
+            choices.append("compare")
+        if session.reads_document:
+            choices.append("document")
+        return [*choices, "left", "timeout", "unfinished"]
+
     def verification_page(self, token: str) -> Answer:
         session = self.sessions.get(token)
         if session is None or self.now() - session.created_at > session.ttl_s:
-            return Answer(404, b"<h1>This verification link is not valid or has expired.</h1>", "text/html")
+            return _page(404, "Link expired", "<p>This verification link is not valid or has expired.</p>")
+        with self._lock:
+            session.opened = True
         safe = html.escape(token)
-        page = f"""<!doctype html><html><head><meta charset="utf-8"><title>FaceID (local emulator)</title></head>
-<body><h1>Face verification (local emulator)</h1><p>Session <code>{safe}</code></p>
-<form method="post" action="/verify/{safe}"><button name="outcome" value="pass" id="pass">Pass</button>
-<button name="outcome" value="fail" id="fail">Fail</button></form></body></html>"""
-        return Answer(200, page.encode(), "text/html; charset=utf-8")
+        buttons = "\n".join(
+            f'<button type="submit" name="outcome" value="{key}" id="{key}" class="{_button_class(key)}">'
+            f"{html.escape(OUTCOMES[key]['label'])}<small>ErrorCode {OUTCOMES[key]['code']}</small></button>"
+            for key in self.outcomes_for(session)
+        )
+        steps = (
+            "Hold your document to the camera, then look at the camera."
+            if session.reads_document
+            else ("Look at the camera and follow the prompts.")
+        )
+        if session.flow == "intl" and session.check_mode == 4:
+            steps = "Hold your identity document to the camera."
+        body = f"""<p class="lead">{steps} This is the local FaceID emulator: no camera is used. Choose the
+outcome FaceID should report, and you are sent back to the app.</p>
+<div class="camera" aria-label="camera preview (placeholder)"><div class="oval"></div><span>Camera preview</span></div>
+<form method="post" action="/verify/{safe}" class="choices">
+{buttons}
+</form>
+<p class="meta">Session <code id="biz-token">{safe}</code> · {html.escape(session.flow)} flow
+{f"· CheckMode {session.check_mode}" if session.flow == "intl" else ""}</p>"""
+        return _page(200, "Verify your identity", body)
 
     def finish_verification(self, token: str, form: bytes) -> Answer:
         session = self.sessions.get(token)
         outcome = parse_qs(form.decode("utf-8", "replace")).get("outcome", [""])[0]
-        if session is None or outcome not in ("pass", "fail"):
-            return Answer(400, b"<h1>Unknown session or outcome.</h1>", "text/html")
+        if session is None or outcome not in OUTCOMES:
+            return _page(400, "Unknown choice", "<p>Unknown session or outcome.</p>")
+        if self.now() - session.created_at > session.ttl_s:
+            return _page(404, "Link expired", "<p>This verification link is not valid or has expired.</p>")
+        if outcome not in (*self.outcomes_for(session), "fail"):
+            return _page(400, "Not offered", "<p>That outcome is not offered for this session.</p>")
         with self._lock:
-            session.outcome = session.outcome or outcome
+            if session.outcome in (None, "unfinished"):  # the first final choice wins
+                session.outcome = outcome
+                session.finished_at = self.now()
+        back = html.escape(_with_token(session.redirect_url, token))
+        if OUTCOMES[outcome].get("stays"):
+            # FaceID does not redirect a person who has not finished: the page stays, the result stays 17.
+            return _page(
+                200,
+                "Verification not finished",
+                f"""<p id="unfinished-note">You left the verification unfinished. FaceID reports ErrorCode 17
+until the link expires (then 15). You can close this page, or come back to the link to finish.</p>
+<p><a id="back" href="{back}">Go back to the app without finishing</a></p>""",
+            )
         return Answer(302, b"", "text/plain", {"Location": _with_token(session.redirect_url, token)})
+
+
+_PAGE_STYLE = """body{font-family:system-ui,sans-serif;background:#f4f6f9;color:#1b1f24;margin:0}
+main{max-width:28rem;margin:2rem auto;background:#fff;border-radius:1rem;padding:1.5rem 1.5rem 1rem;
+box-shadow:0 2px 12px rgba(0,0,0,.08)}h1{font-size:1.4rem;margin:.2rem 0 .6rem}.brand{color:#2d72f1;
+font-weight:700;font-size:.85rem;letter-spacing:.05em;text-transform:uppercase}.lead{line-height:1.45}
+.camera{position:relative;height:13rem;border-radius:.8rem;background:#1f2933;display:flex;
+align-items:center;justify-content:center;margin:1rem 0;color:#9aa5b1}.camera span{position:absolute;
+bottom:.6rem;font-size:.8rem}.oval{width:7.5rem;height:9.5rem;border:3px dashed #9aa5b1;border-radius:50%}
+.choices{display:grid;grid-template-columns:1fr 1fr;gap:.5rem}.choices button{padding:.7rem .5rem;
+font:inherit;border-radius:.6rem;border:1px solid #cbd2d9;background:#fff;cursor:pointer;text-align:left}
+.choices button small{display:block;color:#616e7c;font-size:.75rem}.choices .ok{background:#2d72f1;
+color:#fff;border-color:#2d72f1;grid-column:1/-1}.choices .ok small{color:#dbe7fd}.choices .bad{
+border-color:#e3a5a1}.meta{color:#616e7c;font-size:.8rem;margin-top:1rem;word-break:break-all}"""
+
+
+def _button_class(outcome: str) -> str:
+    return "ok" if outcome == "pass" else ("bad" if outcome in ("liveness", "compare", "document") else "other")
+
+
+def _page(status: int, title: str, body: str) -> Answer:
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)} · FaceID (local emulator)</title>
+<style>{_PAGE_STYLE}</style></head><body><main><div class="brand">FaceID · local emulator</div>
+<h1>{html.escape(title)}</h1>
+{body}</main></body></html>"""
+    return Answer(status, page.encode(), "text/html; charset=utf-8")
 
 
 def _with_token(url: str, token: str) -> str:
@@ -520,13 +733,136 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return value
 
 
-def _check_params(params: dict[str, Any], *, required: tuple[str, ...], allowed: tuple[str, ...]) -> None:
-    for name in params:
-        if name not in allowed:
-            raise ApiError("UnknownParameter", f"The parameter `{name}` is not recognized.")
+def _is_type(value: object, kind: type) -> bool:
+    """JSON type check as the API does it: a bool is not an int, an int is a valid float."""
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _check_params(
+    params: dict[str, Any], fields: dict[str, type], required: tuple[str, ...], *, prefix: str = ""
+) -> None:
+    """Names and JSON types of one request object; a null field counts as absent."""
+    for name, value in params.items():
+        if name not in fields:
+            raise ApiError("UnknownParameter", f"The parameter `{prefix}{name}` is not recognized.")
+        if value is not None and not _is_type(value, fields[name]):
+            raise ApiError("InvalidParameter", f"The type of parameter `{prefix}{name}` is invalid.")
     for name in required:
-        if name not in params:
-            raise ApiError("MissingParameter", f"The request is missing a required parameter `{name}`.")
+        if params.get(name) is None:
+            raise ApiError("MissingParameter", f"The request is missing a required parameter `{prefix}{name}`.")
+
+
+def _check_config_values(config: dict[str, Any]) -> None:
+    """WebVerificationConfigIntl values against their documented lists and ranges."""
+
+    def invalid(name: str) -> ApiError:
+        return ApiError("InvalidParameterValue", f"The value of parameter `Config.{name}` is invalid.")
+
+    for name, choices in CONFIG_CHOICES.items():
+        if config.get(name) is not None and config[name] not in choices:
+            raise invalid(name)
+    for name, (low, high) in CONFIG_RANGES.items():
+        if config.get(name) is not None and not low <= config[name] <= high:
+            raise invalid(name)
+    actions = config.get("ActionList")
+    if actions is not None:
+        chosen = actions.split(",")
+        if not 1 <= len(chosen) <= 2 or any(a not in LIVENESS_ACTIONS for a in chosen):
+            raise invalid("ActionList")
+        if config.get("SecurityLevel") not in (2, 4):  # documented: only with action liveness
+            raise invalid("ActionList")
+    codes = config.get("SelectedWarningCodes")
+    if codes and any(c.strip() not in OCR_WARNING_CODES for c in codes.split(",")):
+        raise invalid("SelectedWarningCodes")
+
+
+# Synthetic document data for the OCR modes: never anything real.
+_FAKE_HKID = {
+    "CnName": None,
+    "EnName": "TEST PERSON",
+    "TelexCode": None,
+    "Sex": "M",
+    "Birthday": "01-01-1990",
+    "Permanent": "1",
+    "IdNum": "Z000000(0)",
+    "Symbol": "***AZ",
+    "FirstIssueDate": "(01-79)",
+    "CurrentIssueDate": "01-01-20",
+}
+_FAKE_NORMAL_HKID = {
+    "ChineseName": None,
+    "FullName": "TEST PERSON",
+    "RegistrationNumber": "Z000000(0)",
+    "Sex": "M",
+    "Birthday": "01-01-1990",
+    "Permanent": "1",
+    "LicenseNumber": "Z000000(0)",
+    "Symbol": "***AZ",
+    "IssuedDate": "(01-79)",
+    "CurrentIssueDate": "01-01-20",
+    "HKIDVersion": "2018",
+}
+_FAKE_PASSPORT = {
+    "LicenseNumber": "X00000000",
+    "FullName": "TEST PERSON",
+    "Surname": "PERSON",
+    "GivenName": "TEST",
+    "Birthday": "1990-01-01",
+    "Sex": "M",
+    "DateOfExpiration": "2035-01-01",
+    "IssuingCountry": "UTO",
+    "NationalityCode": "UTO",
+    "PassportCodeFirst": "P<UTOPERSON<<TEST<<<<<<<<<<<<<<<<<<<<<<<<<<<",
+    "PassportCodeSecond": "X000000000UTO9001011M3501012<<<<<<<<<<<<<<00",
+}
+# CardInfo / NormalCardInfo: one member per document type (SDK models); only the one read is filled.
+CARD_INFO_TYPES = (
+    "HKIDCard", "MLIDCard", "PhilippinesVoteID", "IndonesiaIDCard", "PhilippinesDrivingLicense",
+    "PhilippinesTinID", "PhilippinesSSSID", "PhilippinesUMID", "InternationalIDPassport", "GeneralCard",
+    "IndonesiaDrivingLicense", "ThailandIDCard", "SingaporeIDCard", "MacaoIDCard", "TaiWanIDCard",
+    "JapanIDCard", "BangladeshIDCard", "NigeriaIDCard", "NigeriaDrivingLicense", "PakistanIDCard",
+    "PakistanDrivingLicense",
+)  # fmt: skip
+NORMAL_CARD_INFO_TYPES = (
+    "HKIDCard", "MLIDCard", "PhilippinesVoteID", "IndonesiaIDCard", "PhilippinesDrivingLicense",
+    "PhilippinesTinID", "PhilippinesSSSID", "PhilippinesUMID", "InternationalIDPassport", "GeneralCard",
+    "IndonesiaDrivingLicense", "ThailandIDCard", "SingaporeIDCard", "MacaoIDCard", "MainlandIDCard",
+    "JapanIDCard", "TaiWanIDCard", "HMTPermitCard",
+)  # fmt: skip
+IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM")
+
+
+def _ocr_result(session: WebSession, *, passed: bool) -> dict[str, Any]:
+    """One OCRResult (SDK model) for a document read in CheckMode 1 or 4: HKID card or passport."""
+    card = session.id_card_type or OCR_MODE_DEFAULT_CARD
+    card_info: dict[str, Any] = dict.fromkeys(CARD_INFO_TYPES)
+    normal: dict[str, Any] = dict.fromkeys(NORMAL_CARD_INFO_TYPES)
+    if card == "InternationalIDPassport":
+        card_info[card] = dict(_FAKE_PASSPORT)
+        normal[card] = dict(_FAKE_PASSPORT)
+    else:  # every other document type is reported as an HKID card, the SDK's own example
+        card_info["HKIDCard"] = dict(_FAKE_HKID)
+        normal["HKIDCard"] = dict(_FAKE_NORMAL_HKID)
+    image = base64.b64encode(_SAMPLE_FRAME).decode()
+    mode4 = session.check_mode == 4
+    return {
+        "IsPass": passed,
+        "CardImageBase64": image,
+        "CardInfo": None if mode4 else card_info,
+        "NormalCardInfo": None if mode4 else normal,
+        "RequestId": str(uuid.uuid4()),
+        "CardCutImageBase64": image,
+        "CardBackCutImageBase64": None,
+        "WarnCardInfos": [] if passed else [-9102],
+        # CheckMode 4 returns the recognised fields as the original JSON string instead.
+        "OriginalCardInfo": json.dumps(normal, separators=(",", ":")) if mode4 else None,
+        "HeadImageBase64": image,
+        "CardBackImageBase64": None,
+    }
 
 
 def _envelope(response: dict[str, Any], fault: Fault | None) -> Answer:
@@ -602,6 +938,8 @@ class _Handler(BaseHTTPRequestHandler):
             emulator.rate_limit = int(options.get("rate_limit", emulator.rate_limit))
             if "offline_actions" in options:
                 emulator.offline_actions = set(options["offline_actions"])
+            if "age_sessions_s" in options:
+                emulator.age_sessions(float(options["age_sessions_s"]))
         else:
             return Answer(404, b'{"error": "unknown control command"}')
         return Answer(200, b'{"ok": true}')

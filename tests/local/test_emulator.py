@@ -126,7 +126,8 @@ def test_version_action_and_region_are_checked(emulator: Emulator) -> None:
         ({**PARAMS, "Extra": "x"}, "UnknownParameter"),
         ({**PARAMS, "CompareImageMd5": "not-md5"}, "InvalidParameterValue"),
         ({**PARAMS, "CompareImageUrl": "ftp://x/y"}, "InvalidParameterValue"),
-        ({**PARAMS, "RedirectUrl": 5}, "InvalidParameterValue"),
+        ({**PARAMS, "RedirectUrl": 5}, "InvalidParameter"),  # a wrong JSON type
+        ({**PARAMS, "RedirectUrl": ""}, "InvalidParameterValue"),
     ],
 )
 def test_parameters_are_checked(emulator: Emulator, params: dict[str, Any], code: str) -> None:
