@@ -43,3 +43,28 @@ def test_the_extract_parses_types_deprecation_and_nesting() -> None:
     assert models["GetWebVerificationResultIntlResponse"]["OCRResult"] == {"type": "list of OCRResult"}
     assert models["VerificationDetail"]["LivenessInfoTag"] == {"type": "list of str"}
     assert models["OCRResult"]["WarnCardInfos"] == {"type": "list of int"}
+
+
+def test_the_checks_catch_a_misspelt_name_a_wrong_type_and_a_missing_field() -> None:
+    from pydantic import BaseModel
+
+    name, models = sdk.model("GetWebVerificationResultIntl", "response")
+    answer = {field: None for field in models[name]}
+    assert sdk.object_problems(answer, name, models, "r") == []
+    assert sdk.missing_fields(answer, name, models, "r") == []
+    detail = dict.fromkeys(models["VerificationDetail"], None)
+    assert sdk.object_problems({**answer, "VerificationDetailList": [{**detail, "Similarty": 1.0}]}, name, models, "r")
+    assert sdk.object_problems({**answer, "ErrorCode": "0"}, name, models, "r") == [
+        "r.ErrorCode: str '0', the SDK has int"
+    ]
+    assert sdk.object_problems({**answer, "ErrorCode": True}, name, models, "r")  # a bool is not an int
+    assert sdk.missing_fields({k: v for k, v in answer.items() if k != "OCRResult"}, name, models, "r") == [
+        "r.OCRResult: missing (the SDK's GetWebVerificationResultIntlResponse has it)"
+    ]
+
+    class Ours(BaseModel):
+        ErrorCode: int | None = None
+        Errormsg: str | None = None
+
+    problems, checked = sdk.pydantic_problems(Ours, name, models)
+    assert (problems, checked) == (["Ours.Errormsg: not a field of the SDK's GetWebVerificationResultIntlResponse"], 2)

@@ -1,0 +1,116 @@
+"""The function sends only official request fields and reads only official response fields.
+
+What it sends is collected by running it (handler -> SDK -> the emulator, which records every call's
+parameters) through each FaceID action it uses; what it reads is its pydantic result models. Both are
+checked against the official SDK's models (tests/contract/faceid_models.json) by exact name, casing and
+JSON type. This does not lean on the emulator's own checks: the extract is the reference.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from local.sample_photo import png
+from tests.aws import COS_BUCKET, UPLOAD_BUCKET, cos_put, md5, s3_record
+from tests.conftest import Emulator, LambdaContext, Response, http_event
+from tests.contract import sdk
+from tests.local.test_emulator_outcomes import FULL_CONFIG
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+Invoke = Callable[[dict[str, Any]], Response]
+PHOTO_KEY = "reference/contract.png"
+# Fields of our result that are ours, not FaceID's.
+OWN_RESULT_FIELDS = frozenset({"BizToken", "Status"})
+
+
+def intl_config_fields() -> dict[str, Any]:
+    """The function's page Config model (faceid_fn.config.IntlConfig) and its fields."""
+    from faceid_fn.config import IntlConfig
+
+    return dict(IntlConfig.model_fields)
+
+
+def run_every_action(
+    configure: Callable[..., None], invoke: Invoke, cos_server: str, lambda_context: LambdaContext
+) -> None:
+    """Drive the function through each FaceID action it can call, with every option it can send."""
+    import boto3
+
+    import handler
+
+    photo = png(seed=7)
+    cos_put(cos_server, PHOTO_KEY, photo)
+    url = f"https://{COS_BUCKET}.cos.ap-singapore.myqcloud.com/{PHOTO_KEY}"
+    body = {"CompareImageUrl": url, "CompareImageMd5": md5(photo), "Extra": "order-17"}
+    # intl: start with every Config field the function knows (documented values), then read the result
+    config = {name: FULL_CONFIG.get(name) for name in intl_config_fields()}
+    configure(FACEID_FLOW="intl", COS_ENDPOINT=cos_server, FACEID_INTL_CONFIG=json.dumps(config))
+    started = invoke(http_event(body=body))
+    if started.status == 201:
+        invoke(http_event(method="GET", path=f"/verifications/{started.body['BizToken']}"))
+    # legacy: start and read, and an S3 upload (CreateUploadUrl, then the start with its ResourceUrl)
+    configure(FACEID_FLOW="legacy", COS_ENDPOINT=cos_server)
+    started = invoke(http_event(body={k: v for k, v in body.items() if k != "Extra"}))
+    if started.status == 201:
+        invoke(http_event(method="GET", path=f"/verifications/{started.body['BizToken']}"))
+    boto3.client("s3").put_object(Bucket=UPLOAD_BUCKET, Key="contract.png", Body=photo)
+    handler.handler({"Records": [s3_record(UPLOAD_BUCKET, "contract.png", photo)]}, lambda_context)
+
+
+def test_every_parameter_the_function_sends_is_an_sdk_request_field(
+    configure: Callable[..., None],
+    invoke: Invoke,
+    cos_server: str,
+    lambda_context: LambdaContext,
+    emulator: Emulator,
+) -> None:
+    # GIVEN the function run through every action it uses
+    run_every_action(configure, invoke, cos_server, lambda_context)
+    calls = [c for c in emulator.calls if "params" in c]
+    # WHEN each call's parameters are compared with the SDK's request model of its action
+    problems = []
+    for call in calls:
+        name, models = sdk.model(call["action"], "request")
+        problems += sdk.object_problems(call["params"], name, models, call["action"])
+    # THEN every name (and casing) exists, with its type
+    assert problems == []
+    # AND every action was exercised, each successfully (the emulator agreed)
+    assert {c["action"] for c in calls} == set(sdk.actions())
+    assert [c for c in calls if c["outcome"] != "ok"] == []
+    intl = next(c for c in calls if c["action"] == "ApplyWebVerificationBizTokenIntl")
+    assert set(intl["params"]["Config"]) == set(intl_config_fields())  # every Config field was sent
+
+
+def test_the_page_config_is_the_sdks_web_verification_config_intl() -> None:
+    from faceid_fn.config import IntlConfig
+
+    name, models = sdk.model("ApplyWebVerificationBizTokenIntl", "request")
+    config_model = models[name]["Config"]["type"]
+    problems, checked = sdk.pydantic_problems(IntlConfig, config_model, models)
+    assert problems == []
+    assert checked == len(IntlConfig.model_fields)
+    missing = sorted(set(models[config_model]) - set(IntlConfig.model_fields))
+    assert missing == [], f"WebVerificationConfigIntl fields the function cannot send: {missing}"
+
+
+def result_models() -> tuple[str, dict[str, Any]]:
+    """One model with the fields of both result answers (intl over legacy), and every nested model."""
+    legacy_name, legacy = sdk.model("GetWebVerificationResult", "response")
+    intl_name, current = sdk.model("GetWebVerificationResultIntl", "response")
+    models = {**legacy, **current}  # VerificationDetail: the current model is a superset
+    models["AnyResult"] = {**legacy[legacy_name], **current[intl_name]}
+    return "AnyResult", models
+
+
+def test_every_field_the_function_reads_is_an_sdk_response_field() -> None:
+    from faceid_fn.models import VerificationResult
+
+    name, models = result_models()
+    problems, checked = sdk.pydantic_problems(VerificationResult, name, models, own_fields=OWN_RESULT_FIELDS)
+    assert problems == []
+    assert checked >= 10
