@@ -84,8 +84,10 @@ def missing_fields(value: dict[str, Any], model_name: str, models: dict[str, Any
 
 def annotation_type(annotation: Any) -> str:
     """Our pydantic annotation in the extract's terms: `int | None` -> int, `list[X]` -> list of X."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return annotation_type(typing.get_args(annotation)[0])
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if origin in (typing.Union, types.UnionType):
         if len(args) != 1:
             return " | ".join(annotation_type(a) for a in args)
@@ -97,15 +99,25 @@ def annotation_type(annotation: Any) -> str:
     if annotation in (str, int, bool, float):
         return str(annotation.__name__)
     if origin is typing.Literal:
-        return type(typing.get_args(annotation)[0]).__name__
+        kinds = {type(a).__name__ for a in typing.get_args(annotation)}
+        return kinds.pop() if len(kinds) == 1 else repr(annotation)
+    if origin is dict:
+        return "dict"  # an object whose fields we pass on unchecked
     return repr(annotation)
 
 
 def pydantic_problems(
-    ours: type[BaseModel], model_name: str, models: dict[str, Any], *, own_fields: frozenset[str] = frozenset()
+    ours: type[BaseModel],
+    model_name: str,
+    models: dict[str, Any],
+    *,
+    own_fields: frozenset[str] = frozenset(),
+    loose: list[str] | None = None,
 ) -> tuple[list[str], int]:
     """Fields of our model absent from the SDK model or typed differently (nested models recursively);
-    returns (problems, number of fields checked)."""
+    returns (problems, number of fields checked). Fields typed as a plain dict where the SDK has a
+    model are listed in `loose`."""
+    loose = [] if loose is None else loose
     problems: list[str] = []
     checked = 0
     fields = models[model_name]
@@ -127,9 +139,11 @@ def pydantic_problems(
             elif sdk_inner not in models:
                 problems.append(f"{ours.__name__}.{name}: a model, the SDK has {sdk_type}")
             else:
-                sub, n = pydantic_problems(nested, sdk_inner, models)
+                sub, n = pydantic_problems(nested, sdk_inner, models, loose=loose)
                 problems += sub
                 checked += n
+        elif our_type == "dict" and sdk_type in models:
+            loose.append(f"{ours.__name__}.{name}")  # a model of the SDK kept as a plain object: names unchecked
         elif our_type != sdk_type and not (our_type == "float" and sdk_type == "int"):
             problems.append(f"{ours.__name__}.{name}: {our_type} ({inner_ours}), the SDK has {sdk_type}")
     return problems, checked
