@@ -1,7 +1,8 @@
 """The whole journey in a real browser: Debian's Chromium, headless, driven by Playwright.
 
 Demo app -> POST /verifications (cross-origin, CORS from serverless.yml) -> the emulator's hosted
-verification page -> pass or fail -> redirect to the RedirectUrl -> GET /verifications/{BizToken}
+verification page -> an outcome (pass, liveness or comparison failed, left, timed out) -> redirect to the
+RedirectUrl -> GET /verifications/{BizToken}
 -> the outcome on the page. A screenshot of the result page is saved under test-output/.
 """
 
@@ -45,27 +46,66 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.mark.parametrize(("choice", "status", "code"), [("pass", "passed", "0"), ("fail", "failed", "1001")])
+# The outcomes the emulator's page offers, and what the demo app must show for each (README: result codes).
+JOURNEYS = [
+    ("pass", "passed", "0"),
+    ("liveness", "failed", "1005"),
+    ("compare", "failed", "2012"),
+    ("left", "abandoned", "1410"),
+    ("timeout", "expired", "1409"),
+]
+
+
+@pytest.mark.parametrize(("choice", "status", "code"), JOURNEYS)
 def test_journey_from_demo_app_to_outcome(stack: LocalStack, browser: Any, choice: str, status: str, code: str) -> None:
     page = browser.new_page()
     try:
         # GIVEN the demo app (the "mobile app"), served by the local stack
         page.goto(stack.demo)
-        # WHEN the person presses Verify, lands on FaceID's page and chooses pass or fail
+        # WHEN the person presses Verify, lands on FaceID's page and chooses an outcome
         page.click("#verify")
         page.wait_for_url(f"{stack.emulator}/verify/**")
         token = page.url.rsplit("/", 1)[1]
+        assert page.inner_text("h1") == "Verify your identity"
         page.click(f"#{choice}")
         # THEN the browser is back on the RedirectUrl with the token, showing what the backend read
         page.wait_for_url(f"**/?token={token}")
         page.wait_for_selector("#result:not([hidden])")
         assert page.inner_text("#status").lower() == status
+        assert page.get_attribute("#result", "class") == status  # the status's colour
         assert page.inner_text("#code") == code
         assert page.inner_text("#token") == token
+        assert not page.is_visible("#refresh")  # a final status is not read again
+        assert page.locator("#webhook").count() == 1  # the place issue 11 fills
         SCREENSHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"journey-{stack.flow}-{status}.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"journey-{stack.flow}-{choice}.png"), full_page=True)
+        # AND "start another" goes back to a fresh start
+        page.click("#again")
+        page.wait_for_selector("#verify")
     finally:
         page.close()
-    assert Path(SCREENSHOTS / f"journey-{stack.flow}-{status}.png").stat().st_size > 0
+    assert Path(SCREENSHOTS / f"journey-{stack.flow}-{choice}.png").stat().st_size > 0
     reads = [c for c in stack.calls() if c["action"] == stack.result_action and c["outcome"] == "ok"]
     assert reads  # the page's outcome came through the backend's GET, not from the emulator directly
+
+
+def test_leaving_unfinished_stays_pending(stack: LocalStack, browser: Any) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(stack.demo)
+        page.click("#verify")
+        page.wait_for_url(f"{stack.emulator}/verify/**")
+        token = page.url.rsplit("/", 1)[1]
+        # WHEN the person leaves the page unfinished: FaceID does not redirect
+        page.click("#unfinished")
+        page.wait_for_selector("#unfinished-note")
+        assert page.url.startswith(f"{stack.emulator}/verify/")
+        # THEN going back to the app shows the session pending with FaceID's 17
+        page.click("#back")
+        page.wait_for_url(f"**/?token={token}")
+        page.wait_for_selector("#result:not([hidden])")
+        assert page.inner_text("#status").lower() == "pending"
+        assert page.inner_text("#code") == "17"
+        assert page.is_visible("#refresh")
+    finally:
+        page.close()
