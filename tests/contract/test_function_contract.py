@@ -120,3 +120,16 @@ def test_every_field_the_function_reads_is_an_sdk_response_field() -> None:
     # The documents inside CardInfo/NormalCardInfo are passed on as FaceID sends them (plain objects):
     # their member names are the SDK's, their inner fields are not checked here.
     assert all(f.startswith(("OcrCardInfo.", "OcrNormalCardInfo.")) for f in loose), loose
+
+
+def test_the_sdks_documents_are_flat_strings_as_the_function_assumes() -> None:
+    # The function keeps each document of CardInfo/NormalCardInfo as a plain object of strings
+    # (faceid_fn.models.Document); that holds while every SDK document model is strings, or one level of
+    # a model of strings (GeneralCard.Address).
+    _, models = sdk.model("GetWebVerificationResultIntl", "response")
+    documents = {spec["type"] for info in ("CardInfo", "NormalCardInfo") for spec in models[info].values()}
+    assert len(documents) == 27
+    for document in sorted(documents):
+        for field, spec in models[document].items():
+            if spec["type"] != "str":
+                assert {s["type"] for s in models[spec["type"]].values()} == {"str"}, f"{document}.{field}"
