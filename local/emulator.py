@@ -178,16 +178,16 @@ OUTCOMES: dict[str, dict[str, Any]] = {
         "compare": 2012,
     },
     # Nor a document-check code: the OCR alarm (OCRResult.WarnCardInfos, -9102 photocopy) is reported.
-    "document": {"label": "Document failed", "code": -9102, "msg": "Document photocopy alarm", "ocr_only": True},
+    "document": {"label": "Document failed", "code": -9102, "msg": "Document photocopy alarm"},
     "left": {"label": "Person left", "code": 1410, "msg": "User exited voluntarily"},
     "timeout": {"label": "Timed out", "code": 1409, "msg": "Verification process timed out"},
     "unfinished": {"label": "Leave unfinished", "code": 17, "msg": "Process not finished", "stays": True},
+    # Accepted from tests that post it, never offered on the page.
     "fail": {
         "label": "Fail (engine error)",
         "code": 1001,
         "msg": "Failed to call the liveness engine",
         "liveness": 1001,
-        "hidden": True,
     },
 }
 NOT_FINISHED = (17, "Process not finished")
