@@ -819,6 +819,14 @@ _FAKE_PASSPORT = {
     "PassportCodeFirst": "P<UTOPERSON<<TEST<<<<<<<<<<<<<<<<<<<<<<<<<<<",
     "PassportCodeSecond": "X000000000UTO9001011M3501012<<<<<<<<<<<<<<00",
 }
+# What in those answers identifies a person: the suite's scan fails a run whose output holds any of it.
+PERSONAL_DATA = (
+    "TEST PERSON",
+    "Z000000(0)",
+    "X00000000",
+    "P<UTOPERSON",
+    base64.b64encode(_SAMPLE_FRAME).decode(),  # the face / card images
+)
 # CardInfo / NormalCardInfo: one member per document type (SDK models); only the one read is filled.
 CARD_INFO_TYPES = (
     "HKIDCard", "MLIDCard", "PhilippinesVoteID", "IndonesiaIDCard", "PhilippinesDrivingLicense",

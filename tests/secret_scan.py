@@ -1,8 +1,10 @@
-"""Whole-suite log scan: no test run may write a secret to its output (DESIGN.md, Observability).
+"""Whole-suite log scan: no test run may write a secret or personal data to its output (DESIGN.md,
+Observability).
 
 Collects what every test printed or logged (pytest's captured stdout, stderr and log records) and,
-at the end of the run, fails the session if any of it holds the test SecretKey or the value of a
-pre-signed URL parameter. `find_secrets` is also used directly by tests.
+at the end of the run, fails the session if any of it holds the test SecretKey, the value of a
+pre-signed URL parameter, or the personal data of the emulator's answers (OCR names and numbers, face
+and card images). `find_secrets` is also used directly by tests.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from local.emulator import LOCAL_SECRET_KEY
+from local.emulator import LOCAL_SECRET_KEY, PERSONAL_DATA
 
 # The secret values the suite uses; any of them in output is a leak.
 TEST_SECRETS = (
@@ -22,6 +24,7 @@ TEST_SECRETS = (
     "RotatingSecretKeyA000000000000000000",
     "RotatingSecretKeyB000000000000000000",
     "0a1b2c3d4e5f60718293a4b5c6d7e8f9leaked",  # the q-signature value of tests' pre-signed URLs
+    *PERSONAL_DATA,
 )
 
 _SIGNED_PARAM = re.compile(

@@ -14,10 +14,13 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 
+from local.emulator import PERSONAL_DATA
 from local.sample_photo import png
 from tests.aws import AWS_REGION, COS_BUCKET, IDEMPOTENCY_TABLE, UPLOAD_BUCKET, cos_put, cos_record, md5, s3_record
 from tests.conftest import Emulator, LambdaContext, LogLines, Response, http_event
+from tests.secret_scan import find_secrets
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -218,3 +221,112 @@ def test_a_security_option_or_a_bad_page_option_from_the_caller_is_a_400(
     assert response.status == 400
     assert response.body["Error"]["Code"] == code
     assert emulator.calls == []
+
+
+# The intl result of each outcome the emulator's page offers, read through our GET (README, "Result codes").
+def start_session(cos_server: str, invoke: Callable[[dict[str, Any]], Response]) -> dict[str, Any]:
+    cos_put(cos_server, PHOTO_KEY, png())
+    response = invoke(http_event(body=body()))
+    assert response.status == 201, response.body
+    return dict(response.body)
+
+
+def choose(session: dict[str, Any], outcome: str) -> None:
+    """The person's side: the emulator's hosted page, as a browser posts it."""
+    answer = requests.post(session["VerificationUrl"], data={"outcome": outcome}, allow_redirects=False, timeout=5)
+    assert answer.status_code in (200, 302)
+
+
+def read(invoke: Callable[[dict[str, Any]], Response], token: str, query: str = "") -> Response:
+    event = http_event(method="GET", path=f"/verifications/{token}")
+    event["body"] = None
+    if query:
+        event["rawQueryString"] = query
+        event["queryStringParameters"] = dict([query.split("=")])
+    return invoke(event)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "code"),
+    [
+        ("pass", "passed", 0),
+        ("liveness", "failed", 1005),
+        ("compare", "failed", 2012),
+        ("left", "abandoned", 1410),
+        ("timeout", "expired", 1409),
+        ("unfinished", "pending", 17),
+        ("fail", "error", 1001),
+    ],
+)
+def test_each_outcome_of_the_page_reads_as_its_status(
+    intl: Callable[..., None],
+    cos_server: str,
+    invoke: Callable[[dict[str, Any]], Response],
+    outcome: str,
+    status: str,
+    code: int,
+) -> None:
+    session = start_session(cos_server, invoke)
+    choose(session, outcome)
+    response = read(invoke, session["BizToken"])
+    assert response.status == 200
+    assert (response.body["Status"], response.body["ErrorCode"]) == (status, code)
+
+
+def test_pending_before_the_page_is_opened_then_expired_then_gone(
+    intl: Callable[..., None], cos_server: str, invoke: Callable[[dict[str, Any]], Response], emulator: Emulator
+) -> None:
+    session = start_session(cos_server, invoke)
+    token = session["BizToken"]
+    assert (read(invoke, token).body["Status"], read(invoke, token).body["ErrorCode"]) == ("pending", None)
+    emulator.state.age_sessions(601)  # past the BizToken's 10 minutes: never finished
+    assert (read(invoke, token).body["Status"], read(invoke, token).body["ErrorCode"]) == ("expired", 15)
+    emulator.state.age_sessions(259_200)  # past the 3 days FaceID keeps results
+    gone = read(invoke, token)
+    assert (gone.status, gone.body["Error"]["Code"]) == (410, "ResultNoLongerAvailable")
+
+
+@pytest.mark.parametrize("check_mode", [1, 4])
+def test_document_modes_return_ocr_results_and_never_log_personal_data(
+    intl: Callable[..., None],
+    cos_server: str,
+    invoke: Callable[[dict[str, Any]], Response],
+    logs: LogLines,
+    check_mode: int,
+) -> None:
+    # GIVEN a CheckMode that reads the person's document, and a document that fails its check
+    intl(FACEID_INTL_CONFIG=json.dumps({"CheckMode": check_mode, "IDCardType": "HKIDCard"}))
+    session = start_session(cos_server, invoke)
+    choose(session, "document")
+    # WHEN the outcome is read, plainly and with media
+    plain = read(invoke, session["BizToken"]).body
+    media = read(invoke, session["BizToken"], "include=media").body
+    # THEN it is a verdict on the document, with FaceID's reading of it
+    assert plain["Status"] == "failed"
+    [ocr] = plain["OCRResult"]
+    assert ocr["IsPass"] is False
+    assert ocr["WarnCardInfos"] == [-9102]
+    if check_mode == 1:
+        assert ocr["CardInfo"]["HKIDCard"]["EnName"] == "TEST PERSON"
+        assert ocr["NormalCardInfo"]["HKIDCard"]["FullName"] == "TEST PERSON"
+    else:  # OCR only: FaceID's original reading, as JSON text
+        assert "TEST PERSON" in ocr["OriginalCardInfo"]
+    # AND the card images come only with include=media
+    assert ocr["CardImageBase64"] is None
+    assert ocr["HeadImageBase64"] is None
+    assert media["OCRResult"][0]["CardImageBase64"]
+    # AND no personal data reached a log line
+    assert find_secrets(logs.text, PERSONAL_DATA) == []
+    assert "verification result read" in logs.text
+
+
+def test_a_caller_reference_and_liveness_tags_come_back(
+    intl: Callable[..., None], cos_server: str, invoke: Callable[[dict[str, Any]], Response]
+) -> None:
+    intl(FACEID_INTL_CONFIG='{"CheckMode": 2, "Version": "PLUS"}')
+    cos_put(cos_server, PHOTO_KEY, png())
+    session = invoke(http_event(body=body(Extra="order-55"))).body
+    choose(session, "liveness")
+    result = read(invoke, session["BizToken"]).body
+    assert result["Extra"] == "order-55"
+    assert isinstance(result["VerificationDetailList"][0]["LivenessInfoTag"], list)
