@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export SLS_TELEMETRY_DISABLED := 1
 export SLS_NOTIFICATIONS_MODE := off
 
-.PHONY: setup sdk-models browser openapi package run test lint typecheck unit integration e2e fuzz fmt lock clean
+.PHONY: setup sdk-models browser openapi package run sweep test lint typecheck unit integration e2e fuzz fmt lock clean
 
 setup: $(VENV)/.installed $(VENV)/sdk/.downloaded node_modules/.installed browser ## install Python (venv), npm and browser dependencies
 
@@ -38,6 +38,9 @@ package: setup ## build .build/faceid-fn.zip for serverless.yml's runtime, then 
 
 run: setup ## FaceID emulator + the function under `osls offline`, both on 127.0.0.1
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH local/run.sh
+
+sweep: setup ## one run of the scheduled sweep against the running local stack (`make run` in another shell)
+	source local/env.sh && node_modules/.bin/osls invoke local -f api -p events/scheduled-sweep.json
 
 test: setup lint typecheck ## everything CI runs: lint, types, unit + integration + end-to-end tests
 	$(BIN)/pytest

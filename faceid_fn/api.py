@@ -26,6 +26,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import ValidationError
 
 from faceid_fn import container
+from faceid_fn.completion import SessionSource, check_owner, record_session, settle
 from faceid_fn.errors import ServiceError
 from faceid_fn.flows import INTL_MAX_PHOTO_BYTES
 from faceid_fn.models import ErrorBody, ErrorDetail, Session, StartVerification, VerificationResult
@@ -98,16 +99,26 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         ] = None,
     ) -> Response[str]:
         trace_id = logger.get_correlation_id() or _request_id(app)
+        subject = caller_subject(app.current_event.raw_event)
         if idempotency_key and container.idempotency().enabled:
             start = container.start_with_key()
             container.idempotency().register(app.lambda_context)
             # A key is the caller's own: with the JWT authorizer on, another caller's same key is another key.
-            subject = caller_subject(app.current_event.raw_event)
             key = f"{subject}\n{idempotency_key}" if subject else idempotency_key
             request = {"Key": key, "Body": body.model_dump(mode="json", by_alias=True), "TraceId": trace_id}
             session = start(request=request)
         else:
             session = start_keyed(request={"Body": body.model_dump(mode="json", by_alias=True), "TraceId": trace_id})
+        # Issue 11 hook: the session's ledger item (its owner reads it; its outcome is announced once).
+        settings = container.settings()
+        record_session(
+            container.ledger(),
+            session=session,
+            owner=subject,
+            source=SessionSource(Type="http"),
+            flow=settings.faceid_flow,
+            region=settings.faceid_region,
+        )
         # Serialized here (the documented 201 schema is Session, above): the validation middleware's
         # generic encoder is the costliest step of a warm request (bench/warm.py).
         return Response(
@@ -134,13 +145,28 @@ def _register_routes(app: ApiGatewayResolver) -> None:
             Query(description="`media`: also return BestFrameBase64/VideoBase64 (intl flow; personal data)"),
         ] = None,
     ) -> VerificationResult:
-        return read_result(
+        settings, ledger = container.settings(), container.ledger()
+        if settings.auth_required:  # issue 11 hook: only the session's owner reads it; others get "unknown"
+            check_owner(biz_token, caller_subject(app.current_event.raw_event), ledger)
+        result = read_result(
             biz_token,
-            settings=container.settings(),
+            settings=settings,
             faceid=container.faceid(),
             trace_id=logger.get_correlation_id() or _request_id(app),
             include_media=include == "media",
         )
+        if ledger is not None:  # issue 11 hook: the first final status read is announced, once
+            settle(
+                biz_token=biz_token,
+                status=result.Status,
+                error_code=result.ErrorCode,
+                error_msg=result.ErrorMsg,
+                extra=result.Extra,
+                request_id=result.RequestId,
+                ledger=ledger,
+                publisher=container.publisher(),
+            )
+        return result
 
     @app.exception_handler(ServiceError)
     def on_service_error(exc: ServiceError) -> Response[dict[str, Any]]:

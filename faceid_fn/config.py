@@ -155,6 +155,22 @@ class Settings(BaseModel):
     # S3-compatible COS endpoint used to read objects (default https://cos.<region>.myqcloud.com).
     cos_endpoint: str | None = None
 
+    # -- the session ledger, completion events and webhooks (issue 11: ledger.py, completion.py, sweep.py,
+    # webhooks.py). SESSIONS_TABLE unset = no ledger: no owner-only reads, no events, no sweep.
+    sessions_table: str | None = None
+    # Uploads: an object's owner is its metadata `owner`, else the first segment of its key after this prefix.
+    upload_prefix: str = "reference/"
+    event_bus_name: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None  # local runs; deployed stages read WEBHOOK_SECRET_NAME
+    webhook_secret_name: str | None = None
+    webhook_secret_max_age_s: int = Field(default=300, ge=0, le=3600)
+    # The scheduled sweep: at most this many sessions per run, at most this many FaceID reads a second.
+    sweep_max_sessions: int = Field(default=60, ge=1, le=1000)
+    sweep_rps: float = Field(default=5.0, gt=0, le=20)
+    # Local stack only (no EventBridge there): hand each completion event to the webhook code in process.
+    local_event_handoff: bool = False
+
     @field_validator("faceid_intl_config", mode="before")
     @classmethod
     def _json_object(cls, value: object) -> object:
@@ -180,7 +196,14 @@ class Settings(BaseModel):
     def _cos_endpoint_is_a_base_url(cls, value: str | None) -> str | None:
         return None if not value else cls._endpoint_is_a_base_url(value)
 
-    @field_validator("idempotency_table", "faceid_pacing_table")
+    @field_validator(
+        "idempotency_table",
+        "faceid_pacing_table",
+        "sessions_table",
+        "event_bus_name",
+        "webhook_url",
+        "webhook_secret_name",
+    )
     @classmethod
     def _empty_table_is_off(cls, value: str | None) -> str | None:
         return value or None
@@ -216,6 +239,17 @@ class Settings(BaseModel):
                 f"FACEID_TIMEOUT_S + FACEID_PACING_MAX_WAIT_S must be at most {MAX_TIMEOUT_S:g} s "
                 "(API Gateway gives up after 29 s)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _webhooks_can_sign(self) -> Settings:
+        if not self.webhook_url:
+            return self
+        parts = urlsplit(self.webhook_url)
+        if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(parts.hostname)):
+            raise ValueError("WEBHOOK_URL must be https (plain http is allowed for 127.0.0.1/localhost only)")
+        if not self.webhook_secret and not self.webhook_secret_name:
+            raise ValueError("WEBHOOK_URL needs WEBHOOK_SECRET_NAME (or WEBHOOK_SECRET locally) to sign with")
         return self
 
     @model_validator(mode="after")

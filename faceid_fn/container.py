@@ -15,7 +15,9 @@ from faceid_fn.observability import logger
 from faceid_fn.redaction import register_secret
 
 if TYPE_CHECKING:
+    from faceid_fn.completion import Publisher
     from faceid_fn.idempotency import Idempotency
+    from faceid_fn.ledger import Ledger
     from faceid_fn.models import Session, UploadSession
     from faceid_fn.storage import Cos
 
@@ -25,7 +27,7 @@ def settings() -> Settings:
     loaded = load_settings()
     if loaded.faceid_flow == "legacy":
         logger.warning(LEGACY_WARNING)
-    for secret in (loaded.tencentcloud_secret_key, loaded.tencentcloud_session_token):
+    for secret in (loaded.tencentcloud_secret_key, loaded.tencentcloud_session_token, loaded.webhook_secret):
         register_secret(secret.get_secret_value() if secret else None)
     return loaded
 
@@ -76,6 +78,41 @@ def cos() -> Cos:
     return Cos(settings(), faceid().credential_info)
 
 
+@cache
+def ledger() -> Ledger | None:
+    """The session ledger (SESSIONS_TABLE), or None when there is none."""
+    from faceid_fn.ledger import Ledger
+
+    table = settings().sessions_table
+    return Ledger(table) if table else None
+
+
+@cache
+def publisher() -> Publisher:
+    from faceid_fn.completion import Publisher
+
+    return Publisher(settings().event_bus_name, local_handoff=settings().local_event_handoff)
+
+
+@cache
+def _webhook_secrets() -> Any:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    from faceid_fn.aws import bounded_config
+
+    return SecretsProvider(boto_config=bounded_config())
+
+
+def webhook_secret() -> str:
+    """The `whsec_...` signing secret: WEBHOOK_SECRET, else Secrets Manager (cached WEBHOOK_SECRET_MAX_AGE_S)."""
+    loaded = settings()
+    if loaded.webhook_secret is not None:
+        return loaded.webhook_secret.get_secret_value()
+    value = str(_webhook_secrets().get(loaded.webhook_secret_name, max_age=loaded.webhook_secret_max_age_s)).strip()
+    register_secret(value)
+    return value
+
+
 def warm_up() -> None:
     """Validate the settings and build the clients at cold start (raises ConfigError)."""
     try:
@@ -86,5 +123,16 @@ def warm_up() -> None:
 
 def reset() -> None:
     """Forget what was built (tests change the environment between cases)."""
-    for built in (start_with_key, start_for_object, idempotency, cos, s3, faceid, settings):
+    for built in (
+        start_with_key,
+        start_for_object,
+        idempotency,
+        cos,
+        s3,
+        faceid,
+        ledger,
+        publisher,
+        _webhook_secrets,
+        settings,
+    ):
         built.cache_clear()

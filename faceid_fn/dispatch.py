@@ -14,6 +14,14 @@ def dispatch(event: Any, context: LambdaContext) -> dict[str, Any]:
     kind = api.http_kind(event) if isinstance(event, dict) else None
     if kind is not None:
         return api.handle(kind, event, context)
+    if _is_eventbridge(event, "aws.events", "Scheduled Event"):
+        from faceid_fn import sweep  # the scheduled sweep of sessions nobody has read yet
+
+        return sweep.handle(event, context)
+    if _is_eventbridge(event, "faceid-fn", "Verification Completed"):
+        from faceid_fn import webhooks  # the EventBridge rule's hand-off: one signed webhook
+
+        return webhooks.handle(event)
     if is_upload_event(event):
         from faceid_fn import uploads  # S3/COS parsing, storage and idempotency: upload events only
 
@@ -21,6 +29,10 @@ def dispatch(event: Any, context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="UnsupportedEvent", unit="Count", value=1)
     logger.warning("event of an unknown trigger ignored", extra={"event_keys": _keys(event)})
     return {"Error": {"Code": "UnsupportedEvent", "Message": "This function does not handle this event"}}
+
+
+def _is_eventbridge(event: Any, source: str, detail_type: str) -> bool:
+    return isinstance(event, dict) and event.get("source") == source and event.get("detail-type") == detail_type
 
 
 def is_upload_event(event: Any) -> bool:

@@ -121,6 +121,11 @@ class FaceId:
             )
         return cls(client, timeout_s=settings.faceid_timeout_s, pacer=pacer)
 
+    @property
+    def pacer(self) -> Pacer | None:
+        """The shared send-slot pacer (the sweep books a slot for each of its reads), if configured."""
+        return self._pacer
+
     def apply_web_verification_token(
         self, *, redirect_url: str, compare_image_url: str, compare_image_md5: str, trace_id: str
     ) -> dict[str, Any]:

@@ -26,7 +26,41 @@ def document() -> dict[str, Any]:
             operation["responses"].pop("422", None)
     for name in ("HTTPValidationError", "ValidationError"):
         schema["components"]["schemas"].pop(name, None)
+    _add_webhooks(schema)
     return schema
+
+
+def _add_webhooks(schema: dict[str, Any]) -> None:
+    """OpenAPI 3.1 `webhooks`: what faceid-fn POSTs to WEBHOOK_URL when a session is completed."""
+    from faceid_fn.completion import WebhookPayload
+
+    payload = WebhookPayload.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema["components"]["schemas"].update(payload.pop("$defs", {}))
+    schema["components"]["schemas"]["WebhookPayload"] = payload
+    headers = {
+        "webhook-id": "`msg_<BizToken>`: the same for every attempt at one session's webhook (drop duplicates)",
+        "webhook-timestamp": "Seconds since the epoch when this attempt was signed (refuse if > 5 minutes off)",
+        "webhook-signature": "`v1,<base64 HMAC-SHA256>` of `id.timestamp.body` with the whsec_ secret",
+    }
+    schema["webhooks"] = {
+        "verificationCompleted": {
+            "post": {
+                "summary": "A verification session reached its final Status (sent once per session)",
+                "description": "Signed per Standard Webhooks (standardwebhooks.com). Answer 2xx within 10 s; "
+                "anything else is retried (Lambda's asynchronous retries), then parked in the on-failure queue.",
+                "operationId": "verificationCompleted",
+                "parameters": [
+                    {"name": name, "in": "header", "required": True, "schema": {"type": "string"}, "description": text}
+                    for name, text in headers.items()
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookPayload"}}},
+                },
+                "responses": {"2XX": {"description": "Received (any 2xx; the body is ignored)"}},
+            }
+        }
+    }
 
 
 if __name__ == "__main__":

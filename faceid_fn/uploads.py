@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from faceid_fn import container
+from faceid_fn.completion import SessionSource, record_session
 from faceid_fn.errors import IdempotencyConflict, InvalidInput, ServiceError, StoreUnavailable, UpstreamError
 from faceid_fn.flows import COS_SHORT_REGIONS, INTL_MAX_PHOTO_BYTES
 from faceid_fn.models import ErrorDetail, ObjectSource, UploadFailure, UploadSession, UploadSummary
@@ -185,6 +186,50 @@ def start_for_object(*, request: dict[str, Any]) -> UploadSession:
     return UploadSession(Source=source, **session.model_dump())
 
 
+# -- the session's ledger item (issue 11) ------------------------------------------------------------
+
+OWNER_METADATA = "owner"
+
+
+def upload_owner(record: dict[str, Any], source: ObjectSource, prefix: str) -> str | None:
+    """Who owns an uploaded object's session: its metadata `owner` (S3 `x-amz-meta-owner`, read with
+    HeadObject; COS `x-cos-meta-owner`, in the record), else the first segment of its key after
+    UPLOAD_PREFIX (`reference/user-42/photo.jpg` -> `user-42`), else nobody."""
+    if source.Storage == "cos":
+        meta = record.get("cos", {}).get("cosObject", {}).get("meta") or {}
+        value = {str(k).lower(): str(v) for k, v in meta.items()}.get(f"x-cos-meta-{OWNER_METADATA}")
+    else:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        args = {"Bucket": source.Bucket, "Key": source.Key}
+        if source.VersionId:
+            args["VersionId"] = source.VersionId
+        try:
+            value = container.s3().head_object(**args).get("Metadata", {}).get(OWNER_METADATA)
+        except (ClientError, BotoCoreError):
+            # Not guessed from the key instead: the metadata may name someone else. Retried by Lambda.
+            raise StorageError("ObjectUnreadable", "The object's owner could not be read", retryable=True) from None
+    if value and value.strip():
+        return value.strip()[:256]
+    first, slash, rest = source.Key.removeprefix(prefix).partition("/")
+    return first if slash and first and rest else None
+
+
+def _record(session: UploadSession, record: dict[str, Any], source: ObjectSource) -> None:
+    ledger = container.ledger()
+    if ledger is None:
+        return
+    settings = container.settings()
+    record_session(
+        ledger,
+        session=session,
+        owner=upload_owner(record, source, settings.upload_prefix),
+        source=SessionSource(Type=source.Storage, Bucket=source.Bucket, Key=source.Key),
+        flow=settings.faceid_flow,
+        region=settings.faceid_region,
+    )
+
+
 def _retryable(exc: Exception) -> bool:
     if isinstance(exc, StorageError):
         return exc.retryable
@@ -221,6 +266,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 _failed(summary, source, DEFERRED, "Not started: too little time left in this invocation", True)
                 continue
             session = start(request={"Key": source.idempotency_key, "Source": source.model_dump(), "TraceId": trace_id})
+            _record(session, record, source)  # issue 11 hook: the session's ledger item, with its owner
         except (ServiceError, StorageError) as exc:
             _failed(summary, source, exc.code, exc.message, _retryable(exc))
             continue

@@ -28,6 +28,18 @@ export COS_ENDPOINT="http://127.0.0.1:${MOTO_PORT}"
 export IDEMPOTENCY_TABLE=faceid-fn-idempotency-dev
 export FACEID_PACING_TABLE=faceid-fn-pacing-dev
 export UPLOAD_BUCKET=faceid-fn-uploads-dev
+# The session ledger and completion events (moto's DynamoDB and EventBridge). moto's bus has no rule that
+# invokes the function, so LOCAL_EVENT_HANDOFF hands each event to the webhook code in process instead
+# (once; Lambda's retries and the on-failure queue exist only when deployed).
+export SESSIONS_TABLE=faceid-fn-sessions-dev
+export EVENT_BUS_NAME=faceid-fn-dev
+export AWS_ENDPOINT_URL_EVENTS="http://127.0.0.1:${MOTO_PORT}"
+export LOCAL_EVENT_HANDOFF=true
+# Webhooks go to the local receiver (local/webhook_receiver.py), signed with a local-only secret.
+export WEBHOOK_RECEIVER_PORT=${WEBHOOK_RECEIVER_PORT:-8090}
+export WEBHOOK_URL="http://127.0.0.1:${WEBHOOK_RECEIVER_PORT}/webhooks"
+export WEBHOOK_SECRET=whsec_TG9jYWxXZWJob29rU2VjcmV0Tm90Rm9yUHJvZHVjdGlvbg==
+export WEBHOOK_SECRET_NAME=""
 
 export POWERTOOLS_TRACE_DISABLED=true
 export FACEID_ARTIFACT=""   # osls offline/invoke local run the source, not the (arm64) deploy artifact

@@ -28,6 +28,9 @@ moto_server -H 127.0.0.1 -p "$MOTO_PORT" > .local-logs/moto.log 2>&1 & pids+=($!
 wait_for "$AWS_ENDPOINT_URL_S3/moto-api/" "moto server (S3, DynamoDB, COS stand-in)" .local-logs/moto.log
 python -m local.seed >> .local-logs/moto.log
 
+python -m local.webhook_receiver --port "$WEBHOOK_RECEIVER_PORT" > .local-logs/webhooks.log 2>&1 & pids+=($!)
+wait_for "http://127.0.0.1:${WEBHOOK_RECEIVER_PORT}/webhooks" "webhook receiver" .local-logs/webhooks.log
+
 python -m http.server "$DEMO_PORT" --bind 127.0.0.1 --directory local/demo > .local-logs/demo.log 2>&1 & pids+=($!)
 wait_for "http://127.0.0.1:${DEMO_PORT}/" "demo app server" .local-logs/demo.log
 
@@ -40,6 +43,7 @@ curl_line="curl -s -i -X POST http://127.0.0.1:${OFFLINE_HTTP_PORT}/verification
 echo "FaceID emulator: ${FACEID_ENDPOINT}   (log: .local-logs/emulator.log)"
 echo "S3 / DynamoDB / COS stand-in (moto): ${AWS_ENDPOINT_URL_S3}   (log: .local-logs/moto.log)"
 echo "Function (osls offline): http://127.0.0.1:${OFFLINE_HTTP_PORT}   (log: .local-logs/offline.log)"
+echo "Webhook receiver (verifies signatures; GET lists what arrived): ${WEBHOOK_URL}   (log: .local-logs/webhooks.log)"
 echo
 echo "Self-check, one session started through the local stack:"
 eval "$curl_line"
@@ -49,12 +53,14 @@ echo "Ready. Start a verification session with:"
 echo
 echo "  ${curl_line}"
 echo
-echo "Demo app (the whole journey in a browser): http://127.0.0.1:${DEMO_PORT}/?api=http://127.0.0.1:${OFFLINE_HTTP_PORT}"
+echo "Demo app (the whole journey in a browser): http://127.0.0.1:${DEMO_PORT}/?api=http://127.0.0.1:${OFFLINE_HTTP_PORT}&webhooks=${WEBHOOK_URL}"
 echo
 echo "Upload events against the same stack (in another shell):"
 echo
 echo "  source local/env.sh && npx osls invoke local -f api -p events/s3-put.json"
 echo "  source local/env.sh && npx osls invoke local -f api -p events/cos-upload.json"
+echo
+echo "The sweep (reads sessions nobody has read, announces the finished ones): make sweep"
 echo
 echo "Press Ctrl-C to stop."
 wait

@@ -13,6 +13,8 @@ AWS_REGION = "ap-southeast-1"
 UPLOAD_BUCKET = "faceid-fn-uploads-test"
 IDEMPOTENCY_TABLE = "faceid-fn-idempotency-test"
 PACING_TABLE = "faceid-fn-pacing-test"
+SESSIONS_TABLE = "faceid-fn-sessions-test"
+EVENT_BUS = "faceid-fn-test"
 
 
 def jpeg_like(size: int = 2048) -> bytes:
@@ -123,3 +125,37 @@ def cos_record(
             "reqid": 179398952,
         },
     }
+
+
+def create_ledger_and_bus() -> str:
+    """The session ledger (as serverless.yml declares it), the event bus, and an SQS queue that a rule
+    fills with every `Verification Completed` event (what the tests count). Returns the queue's URL."""
+    import json
+
+    from local.seed import create_sessions_table
+
+    create_sessions_table(boto3.client("dynamodb", region_name=AWS_REGION), SESSIONS_TABLE)
+    events = boto3.client("events", region_name=AWS_REGION)
+    sqs = boto3.client("sqs", region_name=AWS_REGION)
+    events.create_event_bus(Name=EVENT_BUS)
+    queue = sqs.create_queue(QueueName="completions")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["faceid-fn"], "detail-type": ["Verification Completed"]}
+    events.put_rule(Name="completions", EventBusName=EVENT_BUS, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="completions", EventBusName=EVENT_BUS, Targets=[{"Id": "queue", "Arn": arn}])
+    return str(queue)
+
+
+def completion_events(queue: str) -> list[dict[str, Any]]:
+    """Every completion event put on the bus so far (drains the queue)."""
+    import json
+
+    sqs = boto3.client("sqs", region_name=AWS_REGION)
+    found = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return found
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])

@@ -25,6 +25,8 @@ TEST_SECRETS = (
     "RotatingSecretKeyB000000000000000000",
     "0a1b2c3d4e5f60718293a4b5c6d7e8f9leaked",  # the q-signature value of tests' pre-signed URLs
     *PERSONAL_DATA,
+    "VGVzdFdlYmhvb2tTZWNyZXRGb3JUZXN0c09ubHk=",  # the webhook signing secret of tests/integration/test_webhooks.py
+    "TG9jYWxXZWJob29rU2VjcmV0Tm90Rm9yUHJvZHVjdGlvbg==",  # the local stack's webhook secret (local/env.sh)
 )
 
 _SIGNED_PARAM = re.compile(

@@ -293,6 +293,10 @@ def test_metrics_are_emitted_as_emf(invoke: Invoke, capsys: pytest.CaptureFixtur
 def test_unknown_event_is_answered_not_crashed(configure, lambda_context, emulator: Emulator) -> None:
     import handler
 
-    result = handler.handler({"detail-type": "Scheduled Event", "source": "aws.events"}, lambda_context)
+    event = {"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", "detail": {}}
+    result = handler.handler(event, lambda_context)
     assert result["Error"]["Code"] == "UnsupportedEvent"
     assert emulator.calls == []
+    # The sweep's schedule is recognised (issue 11); without a ledger there is nothing to sweep.
+    result = handler.handler({"detail-type": "Scheduled Event", "source": "aws.events"}, lambda_context)
+    assert result["Stopped"] == "NoLedger"

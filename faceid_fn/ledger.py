@@ -1,0 +1,262 @@
+"""The session ledger: one DynamoDB item per verification session (SESSIONS_TABLE, `SessionsTable`).
+
+An item holds what the function needs to guard reads and to announce the outcome once, and nothing of
+the person: BizToken (key), Owner, Source (HTTP or the uploaded object), Flow, Region, CreatedAt,
+TokenExpiresAt, Status, ErrorCode, CompletedAt, and once final what the completion event repeats if it has
+to be sent again (FaceID's ErrorMsg, the caller's Extra, FaceID's RequestId). Never photos, media or OCR fields.
+
+- `RemoveAt` is the TTL attribute: Tencent keeps a result 3 days; the item goes a day after that.
+- While a session is not yet announced it carries `SweepShard` (one constant partition) and `SweepAt`
+  (when the sweep should look at it next, epoch seconds): the sparse index `Pending` holds exactly these
+  items, ordered by `SweepAt`, so the sweep queries the due ones and never scans. Each look moves
+  `SweepAt` on, so a backlog is read round-robin rather than the same first page every minute.
+- `claim` is the one conditional write that decides who announces a final status (Status `pending` ->
+  final); `announced` takes the item out of the index once the event is out. An item claimed but not
+  announced (the event could not be sent) stays in the index and the sweep sends it again later.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from faceid_fn.errors import StoreUnavailable
+from faceid_fn.observability import logger
+
+PENDING = "pending"
+INDEX = "Pending"
+SHARD = "pending"
+# Tencent keeps a result readable for 3 days (259,200 s); the item is kept a day longer.
+RESULT_RETENTION = timedelta(days=3)
+RETENTION_MARGIN = timedelta(days=1)
+# A new session is first looked at by the sweep this long after it started (nobody finishes sooner).
+FIRST_LOOK_S = 60
+# A claimed item whose event could not be sent is sent again by the sweep after this long.
+ANNOUNCE_RETRY_S = 60
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One ledger item, as read back."""
+
+    BizToken: str
+    Owner: str | None
+    Source: dict[str, str]
+    Flow: str
+    Region: str
+    CreatedAt: str
+    TokenExpiresAt: int
+    Status: str
+    ErrorCode: int | None = None
+    CompletedAt: str | None = None
+    ErrorMsg: str | None = None
+    Extra: str | None = None
+    ResultRequestId: str | None = None  # FaceID's RequestId of the read that found the final status
+    SweepAt: int | None = None  # set while the session is in the sweep's index (not yet announced)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> SessionRecord:
+        code = item.get("ErrorCode", {}).get("N")
+        return cls(
+            BizToken=item["BizToken"]["S"],
+            Owner=item.get("Owner", {}).get("S"),
+            Source={k: v.get("S", "") for k, v in item.get("Source", {}).get("M", {}).items()},
+            Flow=item.get("Flow", {}).get("S", ""),
+            Region=item.get("Region", {}).get("S", ""),
+            CreatedAt=item.get("CreatedAt", {}).get("S", ""),
+            TokenExpiresAt=int(item.get("TokenExpiresAt", {}).get("N", "0")),
+            Status=item.get("Status", {}).get("S", PENDING),
+            ErrorCode=int(code) if code is not None else None,
+            CompletedAt=item.get("CompletedAt", {}).get("S"),
+            ErrorMsg=item.get("ErrorMsg", {}).get("S"),
+            Extra=item.get("Extra", {}).get("S"),
+            ResultRequestId=item.get("ResultRequestId", {}).get("S"),
+            SweepAt=int(item["SweepAt"]["N"]) if "SweepAt" in item else None,
+        )
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class Ledger:
+    """DynamoDB access for the session ledger (low-level client, built on first use)."""
+
+    def __init__(self, table: str, client: Any = None) -> None:
+        self.table = table
+        self._client = client
+        self._lock = threading.Lock()
+
+    def _dynamodb(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                import boto3
+
+                from faceid_fn.aws import bounded_config
+
+                self._client = boto3.client("dynamodb", config=bounded_config())
+            return self._client
+
+    def record_start(
+        self,
+        *,
+        biz_token: str,
+        owner: str | None,
+        source: dict[str, str],
+        flow: str,
+        region: str,
+        expires_at: datetime,
+        now: datetime | None = None,
+    ) -> None:
+        """Write the item of a session just started. A replayed start (idempotency) finds it there: kept."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        created = now or datetime.now(UTC)
+        item: dict[str, Any] = {
+            "BizToken": {"S": biz_token},
+            "Source": {"M": {k: {"S": v} for k, v in source.items()}},
+            "Flow": {"S": flow},
+            "Region": {"S": region},
+            "CreatedAt": {"S": iso(created)},
+            "TokenExpiresAt": {"N": str(int(expires_at.timestamp()))},
+            "Status": {"S": PENDING},
+            "SweepShard": {"S": SHARD},
+            "SweepAt": {"N": str(int(created.timestamp()) + FIRST_LOOK_S)},
+            "RemoveAt": {"N": str(int((created + RESULT_RETENTION + RETENTION_MARGIN).timestamp()))},
+        }
+        if owner:
+            item["Owner"] = {"S": owner}
+        client = self._dynamodb()
+        try:
+            client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(BizToken)")
+        except client.exceptions.ConditionalCheckFailedException:
+            return  # the same session recorded before (a replayed start)
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("session ledger unavailable", extra={"error": _code(exc), "biz_token": biz_token})
+            raise StoreUnavailable("StoreUnavailable", "The session ledger is unavailable") from None
+
+    def get(self, biz_token: str) -> SessionRecord | None:
+        """The session's item (strongly consistent), or None. StoreUnavailable when DynamoDB fails."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self._dynamodb().get_item(
+                TableName=self.table, Key={"BizToken": {"S": biz_token}}, ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("session ledger unavailable", extra={"error": _code(exc), "biz_token": biz_token})
+            raise StoreUnavailable("StoreUnavailable", "The session ledger is unavailable") from None
+        item = answer.get("Item")
+        return SessionRecord.from_item(item) if item else None
+
+    def claim(
+        self,
+        biz_token: str,
+        *,
+        status: str,
+        error_code: int | None,
+        error_msg: str | None,
+        extra: str | None,
+        request_id: str | None,
+        now: datetime | None = None,
+    ) -> SessionRecord | None:
+        """Move the session from `pending` to a final status; the item if this call did it, else None.
+
+        One conditional UpdateItem: of any number of concurrent callers (the owner's reads, sweeps) that
+        found the same final status, exactly one gets the item back, and only that one announces it.
+        """
+        moment = now or datetime.now(UTC)
+        client = self._dynamodb()
+        values: dict[str, Any] = {
+            ":pending": {"S": PENDING},
+            ":status": {"S": status},
+            ":code": {"N": str(error_code)} if error_code is not None else {"NULL": True},
+            ":done": {"S": iso(moment)},
+            ":retry": {"N": str(int(moment.timestamp()) + ANNOUNCE_RETRY_S)},
+            ":msg": _string_or_null(error_msg),
+            ":extra": _string_or_null(extra),
+            ":rid": _string_or_null(request_id),
+        }
+        try:
+            answer = client.update_item(
+                TableName=self.table,
+                Key={"BizToken": {"S": biz_token}},
+                UpdateExpression="SET #status = :status, ErrorCode = :code, CompletedAt = :done, SweepAt = :retry, "
+                "ErrorMsg = :msg, Extra = :extra, ResultRequestId = :rid",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "Status"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return None  # announced (or being announced) by someone else, or not in the ledger
+        return SessionRecord.from_item(answer["Attributes"])
+
+    def announced(self, biz_token: str) -> None:
+        """The completion event is out: the session leaves the sweep's index."""
+        self._dynamodb().update_item(
+            TableName=self.table,
+            Key={"BizToken": {"S": biz_token}},
+            UpdateExpression="REMOVE SweepShard, SweepAt",
+            ConditionExpression="attribute_exists(BizToken)",
+        )
+
+    def lease(self, record: SessionRecord, now: datetime) -> bool:
+        """Take a claimed but unannounced session to announce it again: True for exactly one caller."""
+        client = self._dynamodb()
+        try:
+            client.update_item(
+                TableName=self.table,
+                Key={"BizToken": {"S": record.BizToken}},
+                UpdateExpression="SET SweepAt = :retry",
+                ConditionExpression="SweepAt = :seen AND #status <> :pending",
+                ExpressionAttributeNames={"#status": "Status"},
+                ExpressionAttributeValues={
+                    ":retry": {"N": str(int(now.timestamp()) + ANNOUNCE_RETRY_S)},
+                    ":seen": {"N": str(record.SweepAt)},
+                    ":pending": {"S": PENDING},
+                },
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def look_again(self, biz_token: str, at: datetime) -> None:
+        """Still pending: the sweep looks again at `at` (only while it is still pending)."""
+        client = self._dynamodb()
+        try:
+            client.update_item(
+                TableName=self.table,
+                Key={"BizToken": {"S": biz_token}},
+                UpdateExpression="SET SweepAt = :at",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "Status"},
+                ExpressionAttributeValues={":at": {"N": str(int(at.timestamp()))}, ":pending": {"S": PENDING}},
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return  # finished meanwhile (claimed by a read)
+
+    def due(self, now: datetime, limit: int) -> list[SessionRecord]:
+        """Sessions not yet announced whose next look is due, most overdue first (a Query on the index)."""
+        answer = self._dynamodb().query(
+            TableName=self.table,
+            IndexName=INDEX,
+            KeyConditionExpression="SweepShard = :shard AND SweepAt <= :now",
+            ExpressionAttributeValues={":shard": {"S": SHARD}, ":now": {"N": str(int(now.timestamp()))}},
+            ScanIndexForward=True,
+            Limit=limit,
+        )
+        return [SessionRecord.from_item(item) for item in answer.get("Items", [])]
+
+
+def _string_or_null(value: str | None) -> dict[str, Any]:
+    return {"S": value} if value else {"NULL": True}
+
+
+def _code(exc: Any) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", type(exc).__name__))
+    return type(exc).__name__

@@ -1,0 +1,123 @@
+"""The scheduled sweep: finds the final status of sessions nobody has read, so every session is announced.
+
+EventBridge invokes the function every minute with a `Scheduled Event` (serverless.yml `schedule`). One
+run queries the ledger's `Pending` index for the sessions whose next look is due (never a scan), at most
+SWEEP_MAX_SESSIONS of them and only while the invocation has time left for one more FaceID call, and
+for each:
+- a session claimed but not announced (its event could not be sent): send the event again;
+- else read FaceID's result (at most SWEEP_RPS reads a second, each on a send slot booked with the
+  shared pacer, so the sweep never pushes live traffic past FaceID's 20 requests/s; a full pacer or a
+  throttle ends the run, the next minute goes on): a final status is settled (announced once); past the
+  token's expiry plus EXPIRY_GRACE_S a session FaceID still calls pending is settled as `expired`; else
+  the sweep looks again in a minute.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from faceid_fn import container
+from faceid_fn.completion import UNKNOWN_TOKEN_CODE, announce, is_final, settle
+from faceid_fn.errors import UpstreamError
+from faceid_fn.flows import FLOWS
+from faceid_fn.ledger import Ledger, SessionRecord
+from faceid_fn.observability import logger, metrics
+from faceid_fn.pacing import Saturated
+from faceid_fn.service import read_result
+
+# A session FaceID still calls pending this long after its token expired is settled as `expired`.
+EXPIRY_GRACE_S = 300
+# The next look at a session still pending.
+LOOK_AGAIN = timedelta(seconds=60)
+# A run stops when less than FACEID_TIMEOUT_S + this is left of the invocation.
+RUN_MARGIN_S = 3.0
+# FaceID's codes for a token whose result it no longer keeps (our 410 for it, once the lead's change lands).
+NO_LONGER_AVAILABLE = ("InvalidParameterValue.BizTokenExpired", "ResultNoLongerAvailable")
+
+
+def handle(event: dict[str, Any], context: LambdaContext, *, sleep: Any = time.sleep) -> dict[str, Any]:
+    settings = container.settings()
+    if isinstance(event.get("id"), str):
+        logger.set_correlation_id(event["id"])
+    ledger = container.ledger()
+    counts = {"Due": 0, "Read": 0, "Final": 0, "StillPending": 0, "Resent": 0, "Errors": 0}
+    if ledger is None:
+        logger.info("no SESSIONS_TABLE: nothing to sweep")
+        return {**counts, "Stopped": "NoLedger"}
+    publisher = container.publisher()
+    faceid = container.faceid()
+    action = FLOWS[settings.faceid_flow].result_action
+    interval = 1.0 / settings.sweep_rps
+    last_read = 0.0
+    stopped = None
+    due = ledger.due(datetime.now(UTC), settings.sweep_max_sessions)
+    counts["Due"] = len(due)
+    for record in due:
+        if context.get_remaining_time_in_millis() / 1000 < settings.faceid_timeout_s + RUN_MARGIN_S:
+            stopped = "Time"
+            break
+        now = datetime.now(UTC)
+        if not is_final(record.Status):
+            pause = last_read + interval - time.monotonic()
+            if pause > 0:
+                sleep(pause)
+            try:
+                if faceid.pacer is not None:
+                    wait = faceid.pacer.book(action)
+                    if wait:
+                        sleep(wait)
+            except Saturated:
+                stopped = "FaceIdBusy"
+                break
+            last_read = time.monotonic()
+        outcome = _one(record, ledger, publisher, now, context.aws_request_id)
+        if outcome == "Throttled":
+            stopped = "FaceIdBusy"
+            break
+        counts[outcome] += 1
+        if outcome in ("Final", "StillPending"):
+            counts["Read"] += 1
+    metrics.add_metric(name="SweepSessionsRead", unit="Count", value=counts["Read"])
+    logger.info("sweep finished", extra={**{k.lower(): v for k, v in counts.items()}, "stopped": stopped})
+    return {**counts, "Stopped": stopped}
+
+
+def _one(record: SessionRecord, ledger: Ledger, publisher: Any, now: datetime, trace_id: str) -> str:
+    settings = container.settings()
+    if is_final(record.Status):  # claimed by someone whose event did not go out: send it again, once
+        if ledger.lease(record, now):
+            return "Resent" if announce(record, ledger=ledger, publisher=publisher) else "Errors"
+        return "Errors"
+    common = {"biz_token": record.BizToken, "ledger": ledger, "publisher": publisher, "now": now}
+    try:
+        result = read_result(record.BizToken, settings=settings, faceid=container.faceid(), trace_id=trace_id)
+    except UpstreamError as exc:
+        if exc.status == 429:
+            return "Throttled"
+        if exc.code in NO_LONGER_AVAILABLE or exc.code == UNKNOWN_TOKEN_CODE:
+            status = "expired" if exc.code in NO_LONGER_AVAILABLE else "error"
+            settle(
+                status=status, error_code=None, error_msg=exc.message, extra=None, request_id=exc.request_id, **common
+            )
+            return "Final"
+        ledger.look_again(record.BizToken, now + LOOK_AGAIN)
+        return "Errors"
+    status = result.Status
+    if not is_final(status) and now.timestamp() > record.TokenExpiresAt + EXPIRY_GRACE_S:
+        status = "expired"  # FaceID still says pending long after the token ran out: the person never finished
+    if is_final(status):
+        settle(
+            status=status,
+            error_code=result.ErrorCode,
+            error_msg=result.ErrorMsg,
+            extra=result.Extra,
+            request_id=result.RequestId,
+            **common,
+        )
+        return "Final"
+    ledger.look_again(record.BizToken, now + LOOK_AGAIN)
+    return "StillPending"

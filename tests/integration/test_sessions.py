@@ -1,0 +1,375 @@
+"""The session ledger: owner-only reads, exactly one completion event per session, the scheduled sweep.
+
+handler -> SDK -> FaceID emulator over HTTP, with moto for DynamoDB (the ledger as serverless.yml
+declares it), EventBridge (a rule copies every completion event to an SQS queue the tests count) and S3.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.aws import (
+    AWS_REGION,
+    EVENT_BUS,
+    PACING_TABLE,
+    SESSIONS_TABLE,
+    completion_events,
+    create_ledger_and_bus,
+)
+from tests.conftest import EVENTS, Emulator, LambdaContext, LogLines, Response, http_event, start_body
+from tests.integration.test_auth import with_jwt_claims
+from tests.integration.test_results import finish
+
+Invoke = Callable[[dict[str, Any]], Response]
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+ALLOWED_DETAIL = {
+    "BizToken",
+    "Status",
+    "ErrorCode",
+    "ErrorMsg",
+    "Owner",
+    "Source",
+    "Extra",
+    "RequestId",
+    "CompletedAt",
+}
+
+
+@pytest.fixture
+def queue(aws: None, configure: Callable[..., None]) -> Iterator[str]:
+    """The ledger and the bus in moto, and the function configured to use them."""
+    url = create_ledger_and_bus()
+    configure(SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME=EVENT_BUS, FACEID_PACING_TABLE=PACING_TABLE)
+    return url
+
+
+def get(invoke: Invoke, token: str, caller: str | None = None, query: str = "") -> Response:
+    event = http_event(method="GET", path=f"/verifications/{token}")
+    event["body"] = None
+    if query:
+        event["rawQueryString"] = query
+        event["queryStringParameters"] = dict([query.split("=")])
+    return invoke(with_jwt_claims(event, caller) if caller else event)
+
+
+def start_as(invoke: Invoke, caller: str | None) -> dict[str, Any]:
+    event = http_event(body=start_body())
+    response = invoke(with_jwt_claims(event, caller) if caller else event)
+    assert response.status == 201, response.body
+    return dict(response.body)
+
+
+def item(token: str) -> dict[str, Any]:
+    answer = boto3.client("dynamodb", region_name=AWS_REGION).get_item(
+        TableName=SESSIONS_TABLE, Key={"BizToken": {"S": token}}, ConsistentRead=True
+    )
+    return dict(answer.get("Item", {}))
+
+
+def set_item(token: str, **numbers: int) -> None:
+    """Move a ledger item's clock fields (SweepAt, TokenExpiresAt) as if time had passed."""
+    names = {f"#{k}": k for k in numbers}
+    values = {f":{k}": {"N": str(v)} for k, v in numbers.items()}
+    boto3.client("dynamodb", region_name=AWS_REGION).update_item(
+        TableName=SESSIONS_TABLE,
+        Key={"BizToken": {"S": token}},
+        UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in numbers),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+
+
+def scheduled_event() -> dict[str, Any]:
+    return dict(json.loads((EVENTS / "scheduled-sweep.json").read_text()))
+
+
+# -- the ledger ---------------------------------------------------------------------------------------
+
+
+def test_a_started_session_is_recorded_with_its_owner_and_nothing_of_the_person(
+    invoke: Invoke, queue: str, configure: Callable[..., None]
+) -> None:
+    configure(SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME=EVENT_BUS, AUTH_REQUIRED="true")
+    session = start_as(invoke, "alice")
+    stored = item(session["BizToken"])
+    assert stored["Owner"] == {"S": "alice"}
+    assert stored["Status"] == {"S": "pending"}
+    assert stored["Source"] == {"M": {"Type": {"S": "http"}}}
+    assert stored["SweepShard"] == {"S": "pending"}  # in the sweep's index until announced
+    created = datetime.fromisoformat(stored["CreatedAt"]["S"])
+    assert int(stored["RemoveAt"]["N"]) == int(created.timestamp()) + 4 * 86400  # 3 days + a day's margin
+    expires = datetime.fromisoformat(session["ExpiresAt"])
+    assert int(stored["TokenExpiresAt"]["N"]) == int(expires.timestamp())
+    assert set(stored) <= {
+        "BizToken",
+        "Owner",
+        "Source",
+        "Flow",
+        "Region",
+        "CreatedAt",
+        "TokenExpiresAt",
+        "Status",
+        "SweepShard",
+        "SweepAt",
+        "RemoveAt",
+    }
+
+
+# -- owner-only reads -----------------------------------------------------------------------------------
+
+
+def test_only_the_owner_reads_and_anyone_else_gets_the_unknown_token_answer(
+    invoke: Invoke, queue: str, configure: Callable[..., None], emulator: Emulator
+) -> None:
+    # GIVEN what an unknown token gets through our API (FaceID's answer, auth off)
+    unknown = get(invoke, "C0FFEE00-0000-4000-8000-000000000000")
+    # AND the JWT authorizer on, and a session alice started and finished
+    configure(SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME=EVENT_BUS, AUTH_REQUIRED="true")
+    session = start_as(invoke, "alice")
+    finish(session, "pass")
+    calls = len(emulator.calls)
+    # WHEN bob reads alice's session, with and without media
+    bob = get(invoke, session["BizToken"], "bob")
+    bob_media = get(invoke, session["BizToken"], "bob", query="include=media")
+    # THEN he gets exactly the unknown-token answer (status, code, message; a RequestId of the same shape)
+    for answer in (bob, bob_media):
+        assert answer.status == unknown.status == 404
+        assert answer.body["Error"] == unknown.body["Error"]
+        assert answer.body["Error"]["Code"] == "InvalidParameterValue.BizTokenIllegal"
+        assert set(answer.body) == set(unknown.body) == {"Error", "RequestId"}
+        assert UUID.match(answer.body["RequestId"])
+        assert UUID.match(unknown.body["RequestId"])
+        assert answer.headers.get("content-type") == unknown.headers.get("content-type")
+    assert len(emulator.calls) == calls  # FaceID was not even asked
+    # AND a token nobody started gets the same answer with auth on
+    assert get(invoke, "C0FFEE00-0000-4000-8000-000000000001", "bob").body["Error"] == unknown.body["Error"]
+    # AND alice reads her outcome
+    alice = get(invoke, session["BizToken"], "alice")
+    assert (alice.status, alice.body["Status"]) == (200, "passed")
+
+
+def test_without_auth_anyone_with_the_token_reads_it(invoke: Invoke, queue: str) -> None:
+    session = start_as(invoke, None)
+    assert get(invoke, session["BizToken"]).status == 200
+    assert get(invoke, session["BizToken"], "someone-else").status == 200
+
+
+# -- exactly one event ------------------------------------------------------------------------------------
+
+
+def test_the_first_final_read_announces_once_and_later_reads_do_not(
+    invoke: Invoke, queue: str, configure: Callable[..., None]
+) -> None:
+    configure(SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME=EVENT_BUS, AUTH_REQUIRED="true")
+    session = start_as(invoke, "alice")
+    assert get(invoke, session["BizToken"], "alice").body["Status"] == "pending"
+    assert completion_events(queue) == []  # nothing to announce yet
+    finish(session, "fail")
+    first = get(invoke, session["BizToken"], "alice").body
+    get(invoke, session["BizToken"], "alice")
+    [event] = completion_events(queue)
+    assert (event["source"], event["detail-type"]) == ("faceid-fn", "Verification Completed")
+    detail = event["detail"]
+    assert set(detail) == ALLOWED_DETAIL
+    assert detail["BizToken"] == session["BizToken"]
+    assert (detail["Status"], detail["ErrorCode"]) == ("failed", first["ErrorCode"])
+    assert (detail["Owner"], detail["Source"]) == ("alice", {"Type": "http", "Bucket": None, "Key": None})
+    assert detail["RequestId"] == first["RequestId"]
+    stored = item(session["BizToken"])
+    assert stored["Status"] == {"S": "failed"}
+    assert "SweepShard" not in stored  # out of the sweep's index
+
+
+def test_exactly_one_event_per_session_under_concurrent_sweeps_and_reads(
+    queue: str, emulator: Emulator, configure: Callable[..., None], invoke: Invoke, logs: LogLines
+) -> None:
+    # GIVEN 12 finished sessions, all due for the sweep
+    configure(SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME=EVENT_BUS, FACEID_PACING_TABLE=PACING_TABLE, SWEEP_RPS="20")
+    emulator.state.rate_limit = 10**6
+    sessions = [start_as(invoke, None) for _ in range(12)]
+    for number, session in enumerate(sessions):
+        finish(session, "pass" if number % 2 else "fail")
+        set_item(session["BizToken"], SweepAt=0)
+    from faceid_fn.dispatch import dispatch
+
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def run(work: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            work()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    def reader(offset: int) -> Callable[[], None]:
+        def read_all() -> None:
+            for session in sessions[offset:] + sessions[:offset]:
+                event = http_event(method="GET", path=f"/verifications/{session['BizToken']}")
+                event["body"] = None
+                assert dispatch(event, LambdaContext())["statusCode"] == 200
+
+        return read_all
+
+    # WHEN two sweeps and four readers go through them at once (threads, one moto DynamoDB)
+    workers = [lambda: dispatch(scheduled_event(), LambdaContext()) for _ in range(2)]
+    workers += [reader(offset) for offset in (0, 3, 6, 9)]
+    threads = [threading.Thread(target=run, args=(work,)) for work in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    # THEN each session was announced exactly once
+    events = completion_events(queue)
+    tokens = sorted(e["detail"]["BizToken"] for e in events)
+    assert tokens == sorted(s["BizToken"] for s in sessions), f"{len(events)} events for {len(sessions)} sessions"
+    # AND that was decided by the ledger, not by luck: far more final reads than events
+    final_reads = [r for r in logs.records("verification result read") if r["status"] != "pending"]
+    print(f"concurrency: {len(final_reads)} final reads, {len(events)} events, {len(sessions)} sessions")
+    assert len(final_reads) >= 4 * len(sessions)
+    assert all("SweepShard" not in item(s["BizToken"]) for s in sessions)
+
+
+# -- the sweep ---------------------------------------------------------------------------------------------
+
+
+def test_the_sweep_announces_sessions_nobody_read(queue: str, invoke: Invoke, emulator: Emulator) -> None:
+    # GIVEN a finished session and a pending one, both due
+    done, waiting = start_as(invoke, None), start_as(invoke, None)
+    finish(done, "pass")
+    for session in (done, waiting):
+        set_item(session["BizToken"], SweepAt=0)
+    # WHEN the schedule fires
+    summary = invoke_raw(scheduled_event())
+    # THEN the finished one is announced, the pending one is looked at again a minute later
+    assert (summary["Due"], summary["Read"], summary["Final"], summary["StillPending"]) == (2, 2, 1, 1)
+    [event] = completion_events(queue)
+    assert (event["detail"]["BizToken"], event["detail"]["Status"]) == (done["BizToken"], "passed")
+    assert int(item(waiting["BizToken"])["SweepAt"]["N"]) > datetime.now(UTC).timestamp() + 30
+    # AND a second run finds nothing due
+    assert invoke_raw(scheduled_event())["Due"] == 0
+
+
+def test_the_sweep_settles_a_session_past_its_expiry_as_expired(queue: str, invoke: Invoke) -> None:
+    session = start_as(invoke, None)
+    set_item(session["BizToken"], SweepAt=0, TokenExpiresAt=int(datetime.now(UTC).timestamp()) - 600)
+    summary = invoke_raw(scheduled_event())
+    assert summary["Final"] == 1
+    [event] = completion_events(queue)
+    assert event["detail"]["Status"] == "expired"
+    assert item(session["BizToken"])["Status"] == {"S": "expired"}
+
+
+def test_the_sweep_reads_at_most_its_cap_per_run(
+    queue: str, invoke: Invoke, configure: Callable[..., None], emulator: Emulator
+) -> None:
+    configure(SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME=EVENT_BUS, SWEEP_MAX_SESSIONS="2", SWEEP_RPS="20")
+    sessions = [start_as(invoke, None) for _ in range(3)]
+    for session in sessions:
+        set_item(session["BizToken"], SweepAt=0)
+    reads_before = len(emulator.calls)
+    summary = invoke_raw(scheduled_event())
+    assert (summary["Due"], summary["Read"]) == (2, 2)
+    assert len(emulator.calls) - reads_before == 2
+    assert invoke_raw(scheduled_event())["Due"] == 1  # the third one, next run
+
+
+def test_an_event_that_could_not_be_sent_is_sent_by_the_sweep(
+    queue: str, invoke: Invoke, configure: Callable[..., None]
+) -> None:
+    # GIVEN a bus that does not exist yet: the owner's read finds the final status but cannot announce it
+    configure(SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME="missing-bus")
+    session = start_as(invoke, None)
+    finish(session, "pass")
+    assert get(invoke, session["BizToken"]).body["Status"] == "passed"  # the read itself is unaffected
+    assert item(session["BizToken"])["Status"] == {"S": "passed"}
+    assert "SweepShard" in item(session["BizToken"])
+    # WHEN the bus is back and the sweep comes by
+    configure(SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME=EVENT_BUS)
+    set_item(session["BizToken"], SweepAt=0)
+    summary = invoke_raw(scheduled_event())
+    # THEN it is sent once, without asking FaceID again
+    assert (summary["Resent"], summary["Read"]) == (1, 0)
+    [event] = completion_events(queue)
+    assert event["detail"]["Status"] == "passed"
+    assert "SweepShard" not in item(session["BizToken"])
+
+
+# -- uploads ---------------------------------------------------------------------------------------------
+
+
+def test_an_uploads_owner_comes_from_its_metadata_else_from_its_key(
+    queue: str, configure: Callable[..., None], lambda_context: LambdaContext
+) -> None:
+    from local.sample_photo import png
+    from tests.aws import UPLOAD_BUCKET, s3_record
+
+    configure(SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME=EVENT_BUS)
+    s3 = boto3.client("s3", region_name=AWS_REGION)
+    photo = png()
+    s3.put_object(Bucket=UPLOAD_BUCKET, Key="reference/user-7/a.png", Body=photo)
+    s3.put_object(Bucket=UPLOAD_BUCKET, Key="reference/b.png", Body=photo, Metadata={"owner": "user-8"})
+    s3.put_object(Bucket=UPLOAD_BUCKET, Key="reference/c.png", Body=photo)
+    import handler
+
+    event = {
+        "Records": [
+            s3_record(UPLOAD_BUCKET, k, photo) for k in ("reference/user-7/a.png", "reference/b.png", "reference/c.png")
+        ]
+    }
+    summary = handler.handler(event, lambda_context)
+    owners = [item(s["BizToken"]).get("Owner", {}).get("S") for s in summary["Sessions"]]
+    assert owners == ["user-7", "user-8", None]
+    source = item(summary["Sessions"][0]["BizToken"])["Source"]["M"]
+    assert source == {"Type": {"S": "s3"}, "Bucket": {"S": UPLOAD_BUCKET}, "Key": {"S": "reference/user-7/a.png"}}
+
+
+def invoke_raw(event: dict[str, Any]) -> dict[str, Any]:
+    import handler
+
+    result: dict[str, Any] = handler.handler(event, LambdaContext())
+    return result
+
+
+def test_no_media_or_personal_data_in_events_or_logs(
+    queue: str, invoke: Invoke, configure: Callable[..., None], emulator: Emulator, logs: LogLines
+) -> None:
+    # GIVEN an intl-flow session the person passed, whose result carries the face video and best frame
+    configure(SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME=EVENT_BUS, FACEID_FLOW="intl")
+    from tests.local.test_emulator import sdk_client
+
+    answer = sdk_client(emulator).call_json(
+        "ApplyWebVerificationBizTokenIntl",
+        {"RedirectURL": "https://app.example.com/done", "CompareImageBase64": "iVBORw0KGgo=", "Extra": "order-9"},
+    )["Response"]
+    boto3.client("dynamodb", region_name=AWS_REGION).put_item(
+        TableName=SESSIONS_TABLE,
+        Item={
+            "BizToken": {"S": answer["BizToken"]},
+            "Status": {"S": "pending"},
+            "Source": {"M": {"Type": {"S": "http"}}},
+            "TokenExpiresAt": {"N": "0"},
+        },
+    )
+    finish({"VerificationUrl": answer["VerificationURL"], "BizToken": answer["BizToken"]}, "pass")
+    # WHEN the owner reads it with the media
+    media = get(invoke, answer["BizToken"], query="include=media").body
+    assert media["BestFrameBase64"]
+    assert media["VideoBase64"]
+    # THEN the event carries the outcome and the caller's reference, none of the media
+    [event] = completion_events(queue)
+    assert set(event["detail"]) == ALLOWED_DETAIL
+    assert event["detail"]["Extra"] == "order-9"
+    text = json.dumps(event) + json.dumps(item(answer["BizToken"]))
+    for personal in (media["BestFrameBase64"], media["VideoBase64"]):
+        assert personal[:40] not in text
+        assert personal[:40] not in logs.text

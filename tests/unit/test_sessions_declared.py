@@ -1,0 +1,89 @@
+"""serverless.yml declares what the ledger, the completion events and the webhooks need, as the code uses it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faceid_fn import ledger
+from faceid_fn.completion import DETAIL_TYPE, EVENT_SOURCE
+from faceid_fn.openapi import document
+from local.seed import declared_resources
+from tests.conftest import ROOT
+
+
+def serverless() -> dict[str, Any]:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: {"tag": suffix, "value": node.value})
+    config: dict[str, Any] = yaml.load((ROOT / "serverless.yml").read_text(), Loader=Loader)  # noqa: S506
+    return config
+
+
+def test_the_ledger_expires_a_day_after_tencent_stops_keeping_the_result() -> None:
+    table = declared_resources()["SessionsTable"]["Properties"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "RemoveAt", "Enabled": True}
+    assert ledger.RESULT_RETENTION.total_seconds() == 259_200  # Tencent keeps results 3 days
+    assert (ledger.RESULT_RETENTION + ledger.RETENTION_MARGIN).days == 4
+    assert table["KeySchema"] == [{"AttributeName": "BizToken", "KeyType": "HASH"}]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_the_sweep_queries_a_sparse_index_of_unannounced_sessions() -> None:
+    table = declared_resources()["SessionsTable"]["Properties"]
+    [index] = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == ledger.INDEX
+    assert index["KeySchema"] == [
+        {"AttributeName": "SweepShard", "KeyType": "HASH"},
+        {"AttributeName": "SweepAt", "KeyType": "RANGE"},
+    ]
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    assert types == {"BizToken": "S", "SweepShard": "S", "SweepAt": "N"}
+    # The function may Query that index; nothing grants (or does) a Scan.
+    statements = serverless()["provider"]["iam"]["role"]["statements"]
+    actions = [a for s in statements for a in s["Action"]]
+    assert "dynamodb:Query" in actions
+    assert not any("Scan" in a for a in actions)
+    assert "scan(" not in (ROOT / "faceid_fn" / "ledger.py").read_text()
+
+
+def test_the_function_gets_the_table_the_bus_the_schedule_and_an_on_failure_queue() -> None:
+    config = serverless()
+    environment = config["provider"]["environment"]
+    for name in ("SESSIONS_TABLE", "EVENT_BUS_NAME", "WEBHOOK_URL", "WEBHOOK_SECRET_NAME", "UPLOAD_PREFIX"):
+        assert name in environment
+    assert "faceid-fn-sessions-${sls:stage}" in environment["SESSIONS_TABLE"]
+    function = config["functions"]["api"]
+    schedules = [e["schedule"] for e in function["events"] if "schedule" in e]
+    assert schedules == [{"rate": "rate(1 minute)"}]
+    assert function["destinations"]["onFailure"]["type"] == "sqs"
+    assert function["maximumRetryAttempts"] == 2
+    resources = config["resources"]["Resources"]
+    assert resources["EventBus"]["Type"] == "AWS::Events::EventBus"
+    rule = resources["WebhookRule"]
+    assert rule["Condition"] == "WebhooksOn"
+    assert rule["Properties"]["EventPattern"] == {"source": [EVENT_SOURCE], "detail-type": [DETAIL_TYPE]}
+    assert rule["Properties"]["Targets"][0]["Arn"] == {"tag": "GetAtt", "value": "ApiLambdaFunction.Arn"}
+    assert resources["WebhookRulePermission"]["Properties"]["Principal"] == "events.amazonaws.com"
+
+
+def test_openapi_describes_the_webhook_payload() -> None:
+    doc = document()
+    assert doc["openapi"].startswith("3.1")
+    post = doc["webhooks"]["verificationCompleted"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/WebhookPayload"
+    assert {p["name"] for p in post["parameters"]} == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    detail = doc["components"]["schemas"]["CompletionDetail"]["properties"]
+    assert set(detail) == {
+        "BizToken",
+        "Status",
+        "ErrorCode",
+        "ErrorMsg",
+        "Owner",
+        "Source",
+        "Extra",
+        "RequestId",
+        "CompletedAt",
+    }
