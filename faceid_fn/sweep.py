@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from faceid_fn import container
 from faceid_fn.completion import UNKNOWN_TOKEN_CODE, announce, is_final, settle
-from faceid_fn.errors import UpstreamError
+from faceid_fn.errors import ServiceError
 from faceid_fn.flows import FLOWS
 from faceid_fn.ledger import Ledger, SessionRecord
 from faceid_fn.observability import logger, metrics
@@ -35,7 +35,7 @@ EXPIRY_GRACE_S = 300
 LOOK_AGAIN = timedelta(seconds=60)
 # A run stops when less than FACEID_TIMEOUT_S + this is left of the invocation.
 RUN_MARGIN_S = 3.0
-# FaceID's codes for a token whose result it no longer keeps (our 410 for it, once the lead's change lands).
+# A result FaceID no longer keeps (read_result's 410 for FaceID's InvalidParameterValue.BizTokenExpired).
 NO_LONGER_AVAILABLE = ("InvalidParameterValue.BizTokenExpired", "ResultNoLongerAvailable")
 
 
@@ -74,7 +74,11 @@ def handle(event: dict[str, Any], context: LambdaContext, *, sleep: Any = time.s
                 stopped = "FaceIdBusy"
                 break
             last_read = time.monotonic()
-        outcome = _one(record, ledger, publisher, now, context.aws_request_id)
+        try:
+            outcome = _one(record, ledger, publisher, now, context.aws_request_id)
+        except Exception:  # one session's unforeseen failure must not stop the others
+            logger.exception("sweep could not handle a session", extra={"biz_token": record.BizToken})
+            outcome = "Errors"
         if outcome == "Throttled":
             stopped = "FaceIdBusy"
             break
@@ -95,7 +99,7 @@ def _one(record: SessionRecord, ledger: Ledger, publisher: Any, now: datetime, t
     common = {"biz_token": record.BizToken, "ledger": ledger, "publisher": publisher, "now": now}
     try:
         result = read_result(record.BizToken, settings=settings, faceid=container.faceid(), trace_id=trace_id)
-    except UpstreamError as exc:
+    except ServiceError as exc:
         if exc.status == 429:
             return "Throttled"
         if exc.code in NO_LONGER_AVAILABLE or exc.code == UNKNOWN_TOKEN_CODE:
