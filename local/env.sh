@@ -33,7 +33,7 @@ export UPLOAD_BUCKET=faceid-fn-uploads-dev
 # (once; Lambda's retries and the on-failure queue exist only when deployed).
 export SESSIONS_TABLE=faceid-fn-sessions-dev
 export EVENT_BUS_NAME=faceid-fn-dev
-export AWS_ENDPOINT_URL_EVENTS="http://127.0.0.1:${MOTO_PORT}"
+export AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:${MOTO_PORT}"
 export LOCAL_EVENT_HANDOFF=true
 # Webhooks go to the local receiver (local/webhook_receiver.py), signed with a local-only secret.
 export WEBHOOK_RECEIVER_PORT=${WEBHOOK_RECEIVER_PORT:-8090}

@@ -146,6 +146,7 @@ def configure(
             *(field.upper() for field in Settings.model_fields),
             "AWS_ENDPOINT_URL_S3",
             "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_ENDPOINT_URL_EVENTBRIDGE",
         ]:
             monkeypatch.delenv(name, raising=False)
         for name, value in function_environment(emulator.url, **{**flow, **overrides}).items():

@@ -35,7 +35,8 @@ class LocalStack:
         self.process, self.output, self.ports, self.flow = process, output, ports, flow
         self.http = f"http://127.0.0.1:{ports['OFFLINE_HTTP_PORT']}"
         self.emulator = f"http://127.0.0.1:{ports['EMULATOR_PORT']}"
-        self.demo = f"http://127.0.0.1:{ports['DEMO_PORT']}/?api={self.http}"
+        self.webhooks = f"http://127.0.0.1:{ports['WEBHOOK_RECEIVER_PORT']}/webhooks"
+        self.demo = f"http://127.0.0.1:{ports['DEMO_PORT']}/?api={self.http}&webhooks={self.webhooks}"
 
     @property
     def curl_line(self) -> str:
@@ -62,7 +63,14 @@ def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
         pytest.fail("node_modules is missing: run `make setup` (the test command does)")
     ports = {
         name: str(free_port())
-        for name in ("OFFLINE_HTTP_PORT", "OFFLINE_LAMBDA_PORT", "EMULATOR_PORT", "MOTO_PORT", "DEMO_PORT")
+        for name in (
+            "OFFLINE_HTTP_PORT",
+            "OFFLINE_LAMBDA_PORT",
+            "EMULATOR_PORT",
+            "MOTO_PORT",
+            "DEMO_PORT",
+            "WEBHOOK_RECEIVER_PORT",
+        )
     }
     env = node_env(**ports, FACEID_FLOW=request.param)
     process = subprocess.Popen(
@@ -94,3 +102,4 @@ def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
     scan = request.config.pluginmanager.get_plugin("faceid-secret-scan")
     scan.scan(f"local stack ({request.param}): offline.log", (ROOT / ".local-logs" / "offline.log").read_text())
     scan.scan(f"local stack ({request.param}): run.sh output", "".join(output))
+    scan.scan(f"local stack ({request.param}): webhooks.log", (ROOT / ".local-logs" / "webhooks.log").read_text())

@@ -3,7 +3,8 @@
 Demo app -> POST /verifications (cross-origin, CORS from serverless.yml) -> the emulator's hosted
 verification page -> an outcome (pass, liveness or comparison failed, left, timed out) -> redirect to the
 RedirectUrl -> GET /verifications/{BizToken}
--> the outcome on the page. A screenshot of the result page is saved under test-output/.
+-> the outcome on the page, and the signed webhook that announced it (via the local receiver). A screenshot
+of the result page is saved under test-output/.
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ def test_journey_from_demo_app_to_outcome(stack: LocalStack, browser: Any, choic
         assert page.inner_text("#token") == token
         assert not page.is_visible("#refresh")  # a final status is not read again
         assert page.locator("#webhook").count() == 1  # the place issue 11 fills
+        # AND the signed webhook that announced the outcome, as the local receiver got it (issue 11)
+        page.wait_for_selector("#webhook.arrived", timeout=30_000)
+        assert page.inner_text("#webhook-status").lower() == status
+        assert page.inner_text("#webhook-id") == f"msg_{token}"
+        assert "signature verified" in page.inner_text("#webhook")
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"journey-{stack.flow}-{choice}.png"), full_page=True)
         # AND "start another" goes back to a fresh start
@@ -107,5 +113,6 @@ def test_leaving_unfinished_stays_pending(stack: LocalStack, browser: Any) -> No
         assert page.inner_text("#status").lower() == "pending"
         assert page.inner_text("#code") == "17"
         assert page.is_visible("#refresh")
+        assert page.locator("#webhook.arrived").count() == 0  # nothing is announced while pending
     finally:
         page.close()
