@@ -26,7 +26,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import ValidationError
 
 from faceid_fn import container
-from faceid_fn.completion import SessionSource, check_owner, record_session, settle
+from faceid_fn.completion import SessionSource, check_owner, is_final, record_session, settle
 from faceid_fn.errors import ServiceError
 from faceid_fn.flows import INTL_MAX_PHOTO_BYTES
 from faceid_fn.models import ErrorBody, ErrorDetail, Session, StartVerification, VerificationResult
@@ -146,8 +146,10 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         ] = None,
     ) -> VerificationResult:
         settings, ledger = container.settings(), container.ledger()
+        announced = False
         if settings.auth_required:  # issue 11 hook: only the session's owner reads it; others get "unknown"
-            check_owner(biz_token, caller_subject(app.current_event.raw_event), ledger)
+            record = check_owner(biz_token, caller_subject(app.current_event.raw_event), ledger)
+            announced = is_final(record.Status)
         result = read_result(
             biz_token,
             settings=settings,
@@ -155,7 +157,7 @@ def _register_routes(app: ApiGatewayResolver) -> None:
             trace_id=logger.get_correlation_id() or _request_id(app),
             include_media=include == "media",
         )
-        if ledger is not None:  # issue 11 hook: the first final status read is announced, once
+        if ledger is not None and not announced:  # issue 11 hook: the first final status read is announced, once
             settle(
                 biz_token=biz_token,
                 status=result.Status,

@@ -104,8 +104,8 @@ def unknown_token() -> UpstreamError:
     return UpstreamError(UNKNOWN_TOKEN_CODE, UNKNOWN_TOKEN_MESSAGE, str(uuid.uuid4()))
 
 
-def check_owner(biz_token: str, caller: str | None, ledger: Ledger | None) -> None:
-    """Raise the unknown-token answer unless `caller` owns the session (AUTH_REQUIRED only)."""
+def check_owner(biz_token: str, caller: str | None, ledger: Ledger | None) -> SessionRecord:
+    """The session's ledger item; the unknown-token answer unless `caller` owns it (AUTH_REQUIRED only)."""
     if ledger is None:
         logger.error("owner-only reads need SESSIONS_TABLE: result read refused")
         raise unknown_token()
@@ -114,6 +114,7 @@ def check_owner(biz_token: str, caller: str | None, ledger: Ledger | None) -> No
         logger.warning("result read refused: not the session's owner", extra={"biz_token": biz_token})
         metrics.add_metric(name="ResultReadRefused", unit="Count", value=1)
         raise unknown_token()
+    return record
 
 
 class Publisher:
