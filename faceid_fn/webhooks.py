@@ -18,6 +18,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from faceid_fn import container
 from faceid_fn.completion import WEBHOOK_TYPE, CompletionDetail, WebhookPayload
 from faceid_fn.observability import logger, metrics
@@ -59,7 +61,12 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
     settings = container.settings()
     if isinstance(event.get("id"), str):
         logger.set_correlation_id(event["id"])
-    detail = CompletionDetail.model_validate(event["detail"])
+    try:
+        detail = CompletionDetail.model_validate(event["detail"])
+    except ValidationError:  # not one of ours: a retry cannot fix it, so it is not raised
+        logger.warning("completion event without the expected detail ignored")
+        metrics.add_metric(name="UnsupportedEvent", unit="Count", value=1)
+        return {"Error": {"Code": "MalformedEvent", "Message": "The event's detail is not a completion"}}
     if not settings.webhook_url:
         metrics.add_metric(name="WebhookSkipped", unit="Count", value=1)
         logger.info("no WEBHOOK_URL: completion event not delivered", extra={"biz_token": detail.BizToken})

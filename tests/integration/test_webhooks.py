@@ -129,3 +129,9 @@ def test_a_webhook_url_without_a_secret_stops_the_cold_start(configure: Callable
     configure(WEBHOOK_URL="https://hooks.example.com/faceid")
     with pytest.raises(ConfigError, match="WEBHOOK_URL needs WEBHOOK_SECRET_NAME"):
         container.settings()
+
+
+def test_an_event_with_a_foreign_detail_is_answered_not_retried(deliver: Callable[[dict[str, Any]], Any]) -> None:
+    event = completed_event()
+    event["detail"] = {"BizToken": 7}
+    assert deliver(event)["Error"]["Code"] == "MalformedEvent"
