@@ -34,6 +34,9 @@ UNKNOWN_TOKEN_CODE = "InvalidParameterValue.BizTokenIllegal"  # noqa: S105 - an 
 UNKNOWN_TOKEN_MESSAGE = "The BizToken is invalid."  # noqa: S105 - a message
 
 
+FinalStatus = Literal["passed", "failed", "expired", "abandoned", "error"]
+
+
 def is_final(status: str) -> bool:
     """Final statuses (PLAN: passed, failed, expired, abandoned, error) are every status but `pending`."""
     return status != "pending"
@@ -51,7 +54,7 @@ class CompletionDetail(BaseModel):
     """What the `Verification Completed` event (and the webhook's `data`) says about a finished session."""
 
     BizToken: str
-    Status: str = Field(description="passed, failed, expired, abandoned or error")
+    Status: FinalStatus = Field(description="The final Status (PLAN's table: every status but pending)")
     ErrorCode: int | None = Field(description="FaceID's result code (null when FaceID never gave one)")
     ErrorMsg: str | None
     Owner: str | None = Field(description="The JWT `sub` that started the session, or the upload's owner")

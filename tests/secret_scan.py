@@ -35,10 +35,15 @@ _SIGNED_PARAM = re.compile(
 )
 
 
+# A Standard Webhooks signing secret (`whsec_` + base64) in output is a leak, whoever's it is.
+_WEBHOOK_SECRET = re.compile(r"whsec_[A-Za-z0-9+/]{16,}=*")
+
+
 def find_secrets(text: str, secrets: Iterable[str] = TEST_SECRETS) -> list[str]:
-    """Secrets in `text`: the given values, and any pre-signed URL parameter with a value."""
+    """Secrets in `text`: the given values, any pre-signed URL parameter with a value, any webhook secret."""
     found = [s for s in secrets if s in text]
     found += [m.group(0) for m in _SIGNED_PARAM.finditer(text) if m.group(3) != "***"]
+    found += [m.group(0) for m in _WEBHOOK_SECRET.finditer(text)]
     return found
 
 

@@ -135,3 +135,10 @@ def test_an_event_with_a_foreign_detail_is_answered_not_retried(deliver: Callabl
     event = completed_event()
     event["detail"] = {"BizToken": 7}
     assert deliver(event)["Error"]["Code"] == "MalformedEvent"
+
+
+def test_the_secret_scan_flags_any_webhook_secret() -> None:
+    from tests.secret_scan import find_secrets
+
+    assert find_secrets("signing with whsec_QW55T3RoZXJTZWNyZXRWYWx1ZQ== now") == ["whsec_QW55T3RoZXJTZWNyZXRWYWx1ZQ=="]
+    assert find_secrets("the secret is named WEBHOOK_SECRET_NAME, prefix whsec_") == []
