@@ -26,7 +26,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import ValidationError
 
 from faceid_fn import container
-from faceid_fn.completion import SessionSource, check_owner, is_final, record_session, settle
+from faceid_fn.completion import SessionSource, check_owner, is_final, record_session, settle_result
 from faceid_fn.errors import ServiceError
 from faceid_fn.flows import INTL_MAX_PHOTO_BYTES
 from faceid_fn.models import ErrorBody, ErrorDetail, Session, StartVerification, VerificationResult
@@ -110,14 +110,8 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         else:
             session = start_keyed(request={"Body": body.model_dump(mode="json", by_alias=True), "TraceId": trace_id})
         # Issue 11 hook: the session's ledger item (its owner reads it; its outcome is announced once).
-        settings = container.settings()
         record_session(
-            container.ledger(),
-            session=session,
-            owner=subject,
-            source=SessionSource(Type="http"),
-            flow=settings.faceid_flow,
-            region=settings.faceid_region,
+            container.ledger(), container.settings(), session=session, owner=subject, source=SessionSource(Type="http")
         )
         # Serialized here (the documented 201 schema is Session, above): the validation middleware's
         # generic encoder is the costliest step of a warm request (bench/warm.py).
@@ -157,17 +151,8 @@ def _register_routes(app: ApiGatewayResolver) -> None:
             trace_id=logger.get_correlation_id() or _request_id(app),
             include_media=include == "media",
         )
-        if ledger is not None and not announced:  # issue 11 hook: the first final status read is announced, once
-            settle(
-                biz_token=biz_token,
-                status=result.Status,
-                error_code=result.ErrorCode,
-                error_msg=result.ErrorMsg,
-                extra=result.Extra,
-                request_id=result.RequestId,
-                ledger=ledger,
-                publisher=container.publisher(),
-            )
+        if not announced:  # issue 11 hook: the first final status read is announced, once
+            settle_result(result, ledger=ledger, publisher=container.publisher())
         return result
 
     @app.exception_handler(ServiceError)

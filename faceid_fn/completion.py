@@ -21,9 +21,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from faceid_fn.config import Settings
 from faceid_fn.errors import UpstreamError
 from faceid_fn.ledger import Ledger, SessionRecord, iso
-from faceid_fn.models import Session
+from faceid_fn.models import Session, VerificationResult
 from faceid_fn.observability import logger, metrics
 
 EVENT_SOURCE = "faceid-fn"
@@ -88,7 +89,7 @@ def detail_of(record: SessionRecord) -> CompletionDetail:
 
 
 def record_session(
-    ledger: Ledger | None, *, session: Session, owner: str | None, source: SessionSource, flow: str, region: str
+    ledger: Ledger | None, settings: Settings, *, session: Session, owner: str | None, source: SessionSource
 ) -> None:
     """The ledger item of a session just started (a no-op without SESSIONS_TABLE)."""
     if ledger is not None:
@@ -96,8 +97,8 @@ def record_session(
             biz_token=session.BizToken,
             owner=owner,
             source=source.model_dump(exclude_none=True),
-            flow=flow,
-            region=region,
+            flow=settings.faceid_flow,
+            region=settings.faceid_region,
             expires_at=session.ExpiresAt,
         )
 
@@ -218,6 +219,24 @@ def settle(
     if record is None:
         return False  # someone else announced it (or the ledger does not know the session)
     return announce(record, ledger=ledger, publisher=publisher)
+
+
+def settle_result(
+    result: VerificationResult, *, ledger: Ledger | None, publisher: Publisher, status: str | None = None
+) -> bool:
+    """`settle` a result just read (optionally under another final `status`, e.g. the sweep's `expired`)."""
+    if ledger is None:
+        return False
+    return settle(
+        biz_token=result.BizToken,
+        status=status or result.Status,
+        error_code=result.ErrorCode,
+        error_msg=result.ErrorMsg,
+        extra=result.Extra,
+        request_id=result.RequestId,
+        ledger=ledger,
+        publisher=publisher,
+    )
 
 
 def announce(record: SessionRecord, *, ledger: Ledger, publisher: Publisher) -> bool:

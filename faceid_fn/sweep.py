@@ -21,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from faceid_fn import container
-from faceid_fn.completion import UNKNOWN_TOKEN_CODE, announce, is_final, settle
+from faceid_fn.completion import UNKNOWN_TOKEN_CODE, announce, is_final, settle, settle_result
 from faceid_fn.errors import ServiceError
 from faceid_fn.flows import FLOWS
 from faceid_fn.ledger import Ledger, SessionRecord
@@ -96,7 +96,6 @@ def _one(record: SessionRecord, ledger: Ledger, publisher: Any, now: datetime, t
         if ledger.lease(record, now):
             return "Resent" if announce(record, ledger=ledger, publisher=publisher) else "Errors"
         return "Errors"
-    common = {"biz_token": record.BizToken, "ledger": ledger, "publisher": publisher, "now": now}
     try:
         result = read_result(record.BizToken, settings=settings, faceid=container.faceid(), trace_id=trace_id)
     except ServiceError as exc:
@@ -105,7 +104,15 @@ def _one(record: SessionRecord, ledger: Ledger, publisher: Any, now: datetime, t
         if exc.code in NO_LONGER_AVAILABLE or exc.code == UNKNOWN_TOKEN_CODE:
             status = "expired" if exc.code in NO_LONGER_AVAILABLE else "error"
             settle(
-                status=status, error_code=None, error_msg=exc.message, extra=None, request_id=exc.request_id, **common
+                biz_token=record.BizToken,
+                status=status,
+                error_code=None,
+                error_msg=exc.message,
+                extra=None,
+                request_id=exc.request_id,
+                ledger=ledger,
+                publisher=publisher,
+                now=now,
             )
             return "Final"
         ledger.look_again(record.BizToken, now + LOOK_AGAIN)
@@ -114,14 +121,7 @@ def _one(record: SessionRecord, ledger: Ledger, publisher: Any, now: datetime, t
     if not is_final(status) and now.timestamp() > record.TokenExpiresAt + EXPIRY_GRACE_S:
         status = "expired"  # FaceID still says pending long after the token ran out: the person never finished
     if is_final(status):
-        settle(
-            status=status,
-            error_code=result.ErrorCode,
-            error_msg=result.ErrorMsg,
-            extra=result.Extra,
-            request_id=result.RequestId,
-            **common,
-        )
+        settle_result(result, ledger=ledger, publisher=publisher, status=status)
         return "Final"
     ledger.look_again(record.BizToken, now + LOOK_AGAIN)
     return "StillPending"

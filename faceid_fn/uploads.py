@@ -222,11 +222,10 @@ def _record(session: UploadSession, record: dict[str, Any], source: ObjectSource
     settings = container.settings()
     record_session(
         ledger,
+        settings,
         session=session,
         owner=upload_owner(record, source, settings.upload_prefix),
         source=SessionSource(Type=source.Storage, Bucket=source.Bucket, Key=source.Key),
-        flow=settings.faceid_flow,
-        region=settings.faceid_region,
     )
 
 
