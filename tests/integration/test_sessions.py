@@ -412,3 +412,32 @@ def test_no_media_or_personal_data_in_events_or_logs(
     for value in personal:
         assert value[:40] not in text
         assert value[:40] not in logs.text
+
+
+def test_the_sweep_books_its_reads_on_the_shared_pacer_and_yields_to_a_burst(
+    queue: str, invoke: Invoke, env: Callable[..., None], emulator: Emulator
+) -> None:
+    import time
+
+    env(FACEID_PACING_TABLE=PACING_TABLE, SWEEP_RPS="5")
+    sessions = [start_as(invoke, None) for _ in range(3)]
+    for session in sessions:
+        set_item(session["BizToken"], SweepAt=0)
+    dynamodb = boto3.client("dynamodb", region_name=AWS_REGION)
+    slot_key = {"id": {"S": "faceid#ap-singapore#GetWebVerificationResultIntl"}}
+    # GIVEN a burst of live traffic that has booked FaceID's send slots for the next minute
+    busy_until = int(time.time() * 1000) + 60_000
+    dynamodb.put_item(TableName=PACING_TABLE, Item={**slot_key, "next_slot": {"N": str(busy_until)}})
+    reads = len(emulator.calls)
+    # WHEN the schedule fires: the sweep does not push in; it ends the run without reading
+    summary = invoke_raw(scheduled_event())
+    assert (summary["Read"], summary["Stopped"]) == (0, "FaceIdBusy")
+    assert len(emulator.calls) == reads
+    # AND once the burst is over, each read takes a slot (the shared item moves on) at SWEEP_RPS at most
+    dynamodb.delete_item(TableName=PACING_TABLE, Key=slot_key)
+    started = time.monotonic()
+    summary = invoke_raw(scheduled_event())
+    assert (summary["Read"], summary["Stopped"]) == (3, None)
+    assert time.monotonic() - started >= 2 / 5  # three reads, 1/SWEEP_RPS apart
+    booked = dynamodb.get_item(TableName=PACING_TABLE, Key=slot_key)["Item"]
+    assert int(booked["next_slot"]["N"]) > 0
