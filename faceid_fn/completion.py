@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -128,15 +129,17 @@ class Publisher:
         self.bus = bus
         self.local_handoff = local_handoff
         self._client = client
+        self._lock = threading.Lock()
 
     def _events(self) -> Any:
-        if self._client is None:
-            import boto3
+        with self._lock:  # boto3's default session is not safe to build clients from in parallel
+            if self._client is None:
+                import boto3
 
-            from faceid_fn.aws import bounded_config
+                from faceid_fn.aws import bounded_config
 
-            self._client = boto3.client("events", config=bounded_config())
-        return self._client
+                self._client = boto3.client("events", config=bounded_config())
+            return self._client
 
     def publish(self, detail: CompletionDetail) -> None:
         """One event on the bus (raises when EventBridge did not take it)."""
