@@ -253,6 +253,13 @@ class Settings(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _owners_need_the_ledger(self) -> Settings:
+        # Owner-only reads look the owner up in the ledger: without it no read could be answered.
+        if self.auth_required and not self.sessions_table:
+            raise ValueError("AUTH_REQUIRED needs SESSIONS_TABLE (only a session's owner may read its result)")
+        return self
+
+    @model_validator(mode="after")
     def _credentials_present(self) -> Settings:
         if self.faceid_credentials_secret:
             return self

@@ -16,7 +16,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.aws import IDEMPOTENCY_TABLE, UPLOAD_BUCKET, cos_record, s3_record
+from tests.aws import (
+    EVENT_BUS,
+    IDEMPOTENCY_TABLE,
+    SESSIONS_TABLE,
+    UPLOAD_BUCKET,
+    cos_record,
+    create_ledger_and_bus,
+    s3_record,
+)
 from tests.conftest import COS_URL, ROOT, VALID_MD5, Emulator, LambdaContext, http_event, load_event
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -195,9 +203,12 @@ def test_upload_events(run: Callable[[Any], Any], counts: dict[str, int], event:
 @pytest.fixture
 def run_intl_with_auth(configure: Callable[..., None], emulator: Emulator, cos_server: str) -> Callable[[Any], Any]:
     """The other configuration a deployment may run: the intl flow (photos read from COS), JWT auth on."""
+    create_ledger_and_bus()
     configure(
         FACEID_FLOW="intl",
         AUTH_REQUIRED="true",
+        SESSIONS_TABLE=SESSIONS_TABLE,
+        EVENT_BUS_NAME=EVENT_BUS,
         IDEMPOTENCY_TABLE=IDEMPOTENCY_TABLE,
         COS_ENDPOINT=cos_server,
         FACEID_TIMEOUT_S="2",

@@ -7,10 +7,23 @@ from typing import Any
 
 import pytest
 
+from faceid_fn.flows import LEGACY_WARNING
+from tests.aws import EVENT_BUS, SESSIONS_TABLE, create_ledger_and_bus
 from tests.conftest import Emulator, LogLines, Response, http_event, start_body
 
 # Written for the legacy flow (COS URL sent as is); the intl flow has its own module, test_intl_flow.py.
 pytestmark = pytest.mark.legacy_flow
+
+
+@pytest.fixture
+def auth_on(aws: None, configure: Callable[..., None]) -> Callable[..., None]:
+    """AUTH_REQUIRED, with the session ledger it needs (moto)."""
+    create_ledger_and_bus()
+
+    def apply(**overrides: str) -> None:
+        configure(AUTH_REQUIRED="true", SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME=EVENT_BUS, **overrides)
+
+    return apply
 
 
 def with_jwt_claims(event: dict[str, Any], sub: str) -> dict[str, Any]:
@@ -19,21 +32,21 @@ def with_jwt_claims(event: dict[str, Any], sub: str) -> dict[str, Any]:
 
 
 def test_authenticated_caller_is_attached_to_the_session_logs(
-    invoke: Callable[[dict[str, Any]], Response], configure: Callable[..., None], logs: LogLines
+    invoke: Callable[[dict[str, Any]], Response], auth_on: Callable[..., None], logs: LogLines
 ) -> None:
-    configure(AUTH_REQUIRED="true")
+    auth_on()
     response = invoke(with_jwt_claims(http_event(body=start_body()), "user-42"))
     assert response.status == 201
-    # the request's lines (the cold start's own, e.g. the legacy flow's warning, precede any request)
-    records = [r for r in logs.records() if "function_request_id" in r]
+    # the request's lines (not the cold start's own: the legacy flow's warning comes before any request)
+    records = [r for r in logs.records() if r["message"] != LEGACY_WARNING]
     assert {r["message"] for r in records} >= {"FaceID call succeeded"}
     assert all(r.get("caller") == "user-42" for r in records)
 
 
 def test_call_without_claims_is_refused_when_auth_is_required(
-    invoke: Callable[[dict[str, Any]], Response], configure: Callable[..., None], emulator: Emulator
+    invoke: Callable[[dict[str, Any]], Response], auth_on: Callable[..., None], emulator: Emulator
 ) -> None:
-    configure(AUTH_REQUIRED="true")
+    auth_on()
     response = invoke(http_event(body=start_body(), request_id="anon-1"))
     assert response.status == 401
     assert response.body == {
@@ -60,10 +73,10 @@ def test_the_caller_does_not_leak_into_the_next_invocation(
 
 
 def test_auth_is_checked_before_the_body(
-    invoke: Callable[[dict[str, Any]], Response], configure: Callable[..., None]
+    invoke: Callable[[dict[str, Any]], Response], auth_on: Callable[..., None]
 ) -> None:
     # GIVEN auth required, an anonymous caller sending garbage
-    configure(AUTH_REQUIRED="true")
+    auth_on()
     response = invoke(http_event(raw_body="not json"))
     # THEN it learns nothing about the body's problems: 401 first
     assert response.status == 401

@@ -18,10 +18,13 @@ import pytest
 from local.sample_photo import png
 from tests.aws import (
     AWS_REGION,
+    EVENT_BUS,
     IDEMPOTENCY_TABLE,
+    SESSIONS_TABLE,
     UPLOAD_BUCKET,
     cos_put,
     cos_record,
+    create_ledger_and_bus,
     jpeg_like,
     md5,
     s3_record,
@@ -435,7 +438,8 @@ def test_http_keys_are_per_caller_when_callers_are_authenticated(
     from tests.conftest import http_event, start_body
     from tests.integration.test_auth import with_jwt_claims
 
-    upload_env(AUTH_REQUIRED="true")
+    create_ledger_and_bus()
+    upload_env(AUTH_REQUIRED="true", SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME=EVENT_BUS)
     event = http_event(body=start_body(), headers={"idempotency-key": "retry-1"})
     alice, bob = (
         with_jwt_claims(event, "alice"),

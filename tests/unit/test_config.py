@@ -280,3 +280,12 @@ def test_slot_wait_and_upstream_budget_together_end_before_api_gateway_gives_up(
 def test_answers_are_never_replayed_past_the_flows_token_life(env, flow: str, ttl: str, replayed: int) -> None:
     env(FACEID_FLOW=flow, IDEMPOTENCY_TTL_S=ttl)
     assert load_settings().replay_ttl_s == replayed
+
+
+def test_owner_only_reads_need_the_session_ledger(env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SESSIONS_TABLE", raising=False)
+    env(AUTH_REQUIRED="true")
+    with pytest.raises(ConfigError, match="AUTH_REQUIRED needs SESSIONS_TABLE"):
+        load_settings()
+    env(AUTH_REQUIRED="true", SESSIONS_TABLE="faceid-fn-sessions-dev")
+    assert load_settings().sessions_table == "faceid-fn-sessions-dev"
