@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from faceid_fn.config import Settings
 from faceid_fn.errors import UpstreamError
 from faceid_fn.ledger import Ledger, SessionRecord, iso
-from faceid_fn.models import Session, VerificationResult
+from faceid_fn.models import FinalStatusName, Session, VerificationResult
 from faceid_fn.observability import logger, metrics
 
 EVENT_SOURCE = "faceid-fn"
@@ -36,11 +36,8 @@ UNKNOWN_TOKEN_CODE = "InvalidParameterValue.BizTokenIllegal"  # noqa: S105 - an 
 UNKNOWN_TOKEN_MESSAGE = "The BizToken is invalid."  # noqa: S105 - a message
 
 
-FinalStatus = Literal["passed", "failed", "expired", "abandoned", "error"]
-
-
 def is_final(status: str) -> bool:
-    """Final statuses (PLAN: passed, failed, expired, abandoned, error) are every status but `pending`."""
+    """Every status but `pending` is final (README, "Result codes")."""
     return status != "pending"
 
 
@@ -56,7 +53,7 @@ class CompletionDetail(BaseModel):
     """What the `Verification Completed` event (and the webhook's `data`) says about a finished session."""
 
     BizToken: str
-    Status: FinalStatus = Field(description="The final Status (PLAN's table: every status but pending)")
+    Status: FinalStatusName = Field(description="The final Status (README, Result codes: every status but pending)")
     ErrorCode: int | None = Field(description="FaceID's result code (null when FaceID never gave one)")
     ErrorMsg: str | None
     Owner: str | None = Field(description="The JWT `sub` that started the session, or the upload's owner")

@@ -56,7 +56,8 @@ class Session(BaseModel):
 
 
 StatusName = Literal["pending", "passed", "failed", "expired", "abandoned", "error"]
-FINAL_STATUSES: frozenset[str] = frozenset({"passed", "failed", "expired", "abandoned", "error"})
+# Every status but `pending`, the only one that can still change (README, "Result codes").
+FinalStatusName = Literal["passed", "failed", "expired", "abandoned", "error"]
 
 
 class VerificationDetail(BaseModel):
