@@ -102,10 +102,11 @@ def _one(record: SessionRecord, ledger: Ledger, publisher: Any, now: datetime, t
         if exc.status == 429:
             return "Throttled"
         if exc.code in NO_LONGER_AVAILABLE or exc.code == UNKNOWN_TOKEN_CODE:
-            status = "expired" if exc.code in NO_LONGER_AVAILABLE else "error"
+            # Nothing more can be learnt about the person: `error` (no verdict), never `expired`, which
+            # says the person never finished (README, "Result codes"); ErrorMsg says why.
             settle(
                 biz_token=record.BizToken,
-                status=status,
+                status="error",
                 error_code=None,
                 error_msg=exc.message,
                 extra=None,
