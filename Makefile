@@ -3,12 +3,19 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+SCAN_VENV := .venv-scan
 export SLS_TELEMETRY_DISABLED := 1
 export SLS_NOTIFICATIONS_MODE := off
 
-.PHONY: setup sdk-models browser openapi package run sweep test lint typecheck unit integration e2e fuzz fmt lock clean
+.PHONY: setup sdk-models browser openapi package run invoke sweep test lint typecheck unit integration e2e template fuzz fmt lock clean
 
-setup: $(VENV)/.installed $(VENV)/sdk/.downloaded node_modules/.installed browser ## install Python (venv), npm and browser dependencies
+setup: $(VENV)/.installed $(VENV)/sdk/.downloaded node_modules/.installed $(SCAN_VENV)/.installed ## install Python (venvs) and npm dependencies
+
+# checkov pins its own (old) boto3/botocore: it lives in a venv of its own (tests/template).
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $@
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,17 +39,23 @@ browser: ## Debian's Chromium for the browser journey test (no browser download 
 openapi: setup ## regenerate openapi.json from the routes (tests fail when it is stale)
 	$(BIN)/python -m faceid_fn.openapi > openapi.json
 
-package: setup ## build .build/faceid-fn.zip for serverless.yml's runtime, then `osls package` with it
+package: setup ## build .build/faceid-fn.zip, then `osls package` with it (PARAMS='--param="jwtIssuer=..." ...')
 	$(BIN)/python deploy/package.py
-	FACEID_ARTIFACT=.build/faceid-fn.zip node_modules/.bin/osls package
+	FACEID_ARTIFACT=.build/faceid-fn.zip node_modules/.bin/osls package $(PARAMS)
 
 run: setup ## FaceID emulator + the function under `osls offline`, both on 127.0.0.1
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH local/run.sh
 
-sweep: setup ## one run of the scheduled sweep against the running local stack (`make run` in another shell)
-	source local/env.sh && node_modules/.bin/osls invoke local -f api -p events/scheduled-sweep.json
+# The recipe runs in its own shell: nothing of local/env.sh is left in the caller's.
+invoke: $(VENV)/.installed node_modules/.installed ## run one event against the local stack (`make run` up elsewhere): make invoke EVENT=events/s3-put.json
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json (with \`make run\` up in another shell)" >&2; exit 2; }
+	@test -f "$(EVENT)" || { echo "make invoke: no such event file: $(EVENT)" >&2; exit 2; }
+	@source local/env.sh && osls invoke local $$OSLS_LOCAL_PARAMS -f api -p "$(EVENT)"
 
-test: setup lint typecheck ## everything CI runs: lint, types, unit + integration + end-to-end tests
+sweep: $(VENV)/.installed node_modules/.installed ## one run of the scheduled sweep against the running local stack (`make run` in another shell)
+	@$(MAKE) --no-print-directory invoke EVENT=events/scheduled-sweep.json
+
+test: setup browser lint typecheck ## everything CI runs: lint, types, template scans, unit + integration + end-to-end tests
 	$(BIN)/pytest
 
 lint:
@@ -58,8 +71,11 @@ unit: setup
 integration: setup
 	$(BIN)/pytest tests/integration
 
-e2e: setup
+e2e: setup browser
 	$(BIN)/pytest tests/e2e
+
+template: setup ## package serverless.yml (no artifact build) and scan the template: cfn-lint, checkov
+	$(BIN)/pytest tests/template
 
 fuzz: setup
 	$(BIN)/pytest tests/fuzz
@@ -71,6 +87,7 @@ fmt: setup
 lock: ## re-pin Python dependencies from requirements*.in
 	$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 	$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
+	$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links -o requirements-scan.txt requirements-scan.in
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .serverless .local-logs test-output .build .bench
+	rm -rf $(VENV) $(SCAN_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .serverless .local-logs test-output .build .bench

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import cached_property
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -29,6 +30,9 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_TIMEOUT_S = 25.0
 # A replayed answer must not outlive the BizToken it carries (7,200 s).
 MAX_IDEMPOTENCY_TTL_S = 7200
+
+# A COS bucket's full name: <bucket>-<appid> (lower-case letters, digits, '-'; the APPID is digits).
+_COS_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]{5,}")
 
 
 LanguageCode = Literal["th", "en", "zh-cn", "zh-tc", "id"]
@@ -154,6 +158,8 @@ class Settings(BaseModel):
     cos_presign_ttl_s: int = Field(default=900, ge=60, le=7200)
     # S3-compatible COS endpoint used to read objects (default https://cos.<region>.myqcloud.com).
     cos_endpoint: str | None = None
+    # COS buckets (<bucket>-<appid>) a caller's CompareImageUrl may name; empty or "*" = any in the region.
+    faceid_cos_buckets: frozenset[str] = frozenset()
 
     # -- the session ledger, completion events and webhooks (issue 11: ledger.py, completion.py, sweep.py,
     # webhooks.py). SESSIONS_TABLE unset = no ledger: no owner-only reads, no events, no sweep.
@@ -223,6 +229,21 @@ class Settings(BaseModel):
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(h.strip().lower().rstrip(".") for h in value.split(",") if h.strip())
+        return value
+
+    @field_validator("faceid_cos_buckets", mode="before")
+    @classmethod
+    def _split_buckets(cls, value: object) -> object:
+        if isinstance(value, str):
+            names = {b.strip().lower() for b in value.split(",") if b.strip()}
+            if names == {"*"}:
+                return frozenset()
+            for name in names:
+                if not _COS_BUCKET.fullmatch(name):
+                    raise ValueError(
+                        f"must be COS bucket names as <bucket>-<appid>, comma-separated, or * (not {name[:64]!r})"
+                    )
+            return frozenset(names)
         return value
 
     @model_validator(mode="after")

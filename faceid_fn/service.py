@@ -66,8 +66,9 @@ def _split(value: str, field: str) -> tuple[SplitResult, int | None]:
     return parts, port
 
 
-def compare_image_url(value: str, region: str) -> str:
-    """The COS URL to send upstream, or InvalidInput."""
+def compare_image_url(value: str, region: str, buckets: frozenset[str] = frozenset()) -> str:
+    """The COS URL to send upstream, or InvalidInput. `buckets` (FACEID_COS_BUCKETS): the only buckets
+    (<bucket>-<appid>) a caller may name; empty = any in the region."""
     field = "CompareImageUrl"
     if "://" not in value and value.lower().startswith("https%3a%2f%2f"):
         value = unquote(value)  # the API's own example passes the URL percent-encoded; decode once
@@ -81,6 +82,8 @@ def compare_image_url(value: str, region: str) -> str:
             f"{field} must be a Tencent COS object URL in {region} "
             f"(https://<bucket>-<appid>.cos.{region}.myqcloud.com/<key>)",
         )
+    if buckets and host.removesuffix(f".cos.{region}.myqcloud.com") not in buckets:
+        raise _invalid(field, f"{field} must name one of the buckets in FACEID_COS_BUCKETS")
     if parts.path in ("", "/"):
         raise _invalid(field, f"{field} must name an object, not a bucket")
     return parts._replace(scheme="https", netloc=host, fragment="").geturl()
@@ -111,7 +114,7 @@ def start_verification(
     now: datetime | None = None,
 ) -> Session:
     """POST /verifications: check the caller's values against our policy, then open the session."""
-    image_url = compare_image_url(request.CompareImageUrl, settings.faceid_region)
+    image_url = compare_image_url(request.CompareImageUrl, settings.faceid_region, settings.faceid_cos_buckets)
     redirect = redirect_url(request.RedirectUrl, settings)
     if settings.faceid_flow == "intl":
         photo = read_photo(image_url)

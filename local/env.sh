@@ -19,6 +19,9 @@ export TENCENTCLOUD_SECRET_ID=AKIDlocalEmulatorFaceidFn0000000000
 export TENCENTCLOUD_SECRET_KEY=LocalEmulatorSecretKey0NotForProduction
 export FACEID_CREDENTIALS_SECRET=""   # deployed stages read Secrets Manager instead
 export FACEID_FLOW=${FACEID_FLOW:-intl}   # or legacy (withdrawn by Tencent): the COS URL is then sent as is
+export FACEID_COS_BUCKETS=photos-1250000000   # the seeded COS stand-in bucket (local/seed.py)
+# serverless.yml refuses an open API unless asked for one: the local stack is one, on loopback.
+export OSLS_LOCAL_PARAMS="--param=auth=off --param=cosBuckets=${FACEID_COS_BUCKETS}"
 
 # AWS (S3 uploads, DynamoDB idempotency) and COS's S3-compatible API: one moto server.
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=ap-southeast-1 AWS_REGION=ap-southeast-1

@@ -34,7 +34,8 @@ wait_for "http://127.0.0.1:${WEBHOOK_RECEIVER_PORT}/webhooks" "webhook receiver"
 python -m http.server "$DEMO_PORT" --bind 127.0.0.1 --directory local/demo > .local-logs/demo.log 2>&1 & pids+=($!)
 wait_for "http://127.0.0.1:${DEMO_PORT}/" "demo app server" .local-logs/demo.log
 
-node_modules/.bin/osls offline start > .local-logs/offline.log 2>&1 & pids+=($!)
+# shellcheck disable=SC2086 # OSLS_LOCAL_PARAMS is a list of words
+node_modules/.bin/osls offline start $OSLS_LOCAL_PARAMS > .local-logs/offline.log 2>&1 & pids+=($!)
 wait_for "http://127.0.0.1:${OFFLINE_HTTP_PORT}/" "osls offline" .local-logs/offline.log
 
 body='{"CompareImageUrl": "https://photos-1250000000.cos.ap-singapore.myqcloud.com/reference/alice.png", "CompareImageMd5": "43260cb380965ad3022baec8f7123412"}'

@@ -72,10 +72,9 @@ def test_upstream_fault_reaches_the_caller_as_the_table_says(stack: LocalStack) 
 
 
 def invoke_local(stack: LocalStack, sample: str) -> dict[str, Any]:
-    """`source local/env.sh && osls invoke local -f api -p events/<sample>`, as the README says."""
-    command = f"source local/env.sh && osls invoke local -f api -p events/{sample}"
+    """`make invoke EVENT=events/<sample>`, as the README says."""
     result = subprocess.run(
-        ["bash", "-c", command],
+        ["make", "--no-print-directory", "invoke", f"EVENT=events/{sample}"],
         cwd=ROOT,
         env={**os.environ, **stack.ports, "FACEID_FLOW": stack.flow},
         capture_output=True,
