@@ -9,6 +9,7 @@ from __future__ import annotations
 import binascii
 from collections.abc import Callable
 from http import HTTPStatus
+from re import Pattern
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import (
@@ -27,7 +28,8 @@ from pydantic import ValidationError
 
 from faceid_fn import container
 from faceid_fn.completion import SessionSource, check_owner, is_final, record_session, settle_result
-from faceid_fn.errors import ServiceError
+from faceid_fn.config import ConfigError
+from faceid_fn.errors import ServiceError, UpstreamError
 from faceid_fn.flows import INTL_MAX_PHOTO_BYTES
 from faceid_fn.models import ErrorBody, ErrorDetail, Session, StartVerification, VerificationResult
 from faceid_fn.observability import logger, metrics
@@ -63,16 +65,40 @@ _FIELD_RULES = {
 }
 
 
+# The claims that name a caller, in order: `sub`, else `client_id` (OAuth client-credentials tokens of
+# Cognito and others carry no `sub`: the client is the caller).
+CALLER_CLAIMS = ("sub", "client_id")
+
+
 def caller_subject(event: dict[str, Any]) -> str | None:
-    """The authenticated caller named by API Gateway's authorizer, if any (JWT `sub`, or principal)."""
+    """The authenticated caller named by API Gateway's authorizer, if any: the JWT's `sub`, else its
+    `client_id` (prefixed `client:` so that it never equals a user's `sub`), or a Lambda authorizer's
+    principal."""
     context = event.get("requestContext")
     authorizer = context.get("authorizer") if isinstance(context, dict) else None
     if not isinstance(authorizer, dict):
         return None
     jwt = authorizer.get("jwt")
     claims = jwt.get("claims") if isinstance(jwt, dict) else authorizer.get("claims")
-    subject = claims.get("sub") if isinstance(claims, dict) else authorizer.get("principalId")
-    return subject if isinstance(subject, str) and subject else None
+    if not isinstance(claims, dict):
+        subject = authorizer.get("principalId")
+        return subject if isinstance(subject, str) and subject else None
+    for claim in CALLER_CLAIMS:
+        value = claims.get(claim)
+        if isinstance(value, str) and value:
+            return value if claim == "sub" else f"{claim.removesuffix('_id')}:{value}"
+    return None
+
+
+def has_claims(event: dict[str, Any]) -> bool:
+    """Whether an authorizer passed claims at all (a token without a caller claim is another 401)."""
+    context = event.get("requestContext")
+    authorizer = context.get("authorizer") if isinstance(context, dict) else None
+    if not isinstance(authorizer, dict):
+        return False
+    jwt = authorizer.get("jwt")
+    claims = jwt.get("claims") if isinstance(jwt, dict) else authorizer.get("claims")
+    return isinstance(claims, dict) and bool(claims)
 
 
 def _register_routes(app: ApiGatewayResolver) -> None:
@@ -130,6 +156,10 @@ def _register_routes(app: ApiGatewayResolver) -> None:
                 "description": "FaceID no longer keeps this result (3 days)",
                 "content": {"application/json": {"model": ErrorBody}},
             },
+            413: {
+                "description": "With include=media: the answer would exceed Lambda's 6 MB response limit",
+                "content": {"application/json": {"model": ErrorBody}},
+            },
         },
     )
     def get_verification(
@@ -153,11 +183,21 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         )
         if not announced:  # issue 11 hook: the first final status read is announced, once
             settle_result(result, ledger=ledger, publisher=container.publisher())
+        if include == "media" and len(result.model_dump_json()) > MAX_BODY_BYTES:
+            # Lambda would refuse the answer with a platform error (a bare 502/500 at the gateway).
+            raise ResponseTooLarge(
+                "ResponseTooLarge",
+                "The result with its media is larger than a Lambda response may be (6 MB): "
+                "read it without include=media (Status, ErrorCode and the details stay readable)",
+                result.RequestId,
+            )
         return result
 
     @app.exception_handler(ServiceError)
     def on_service_error(exc: ServiceError) -> Response[dict[str, Any]]:
-        return _error(app, exc.status, exc.code, exc.message, exc.request_id, exc.headers)
+        # FaceID's own refusals were logged with their code by the call (faceid.py): not twice.
+        logged = isinstance(exc, UpstreamError)
+        return _error(app, exc.status, exc.code, exc.message, exc.request_id, exc.headers, logged=logged)
 
     @app.exception_handler(RequestValidationError)
     def on_validation_error(exc: RequestValidationError) -> Response[dict[str, Any]]:
@@ -175,8 +215,9 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         # ValidationError is a ValueError too: one of our models refusing our own data is our fault.
         if isinstance(exc, ValidationError):
             return _unexpected(app, exc)
-        logger.warning("request body could not be read", extra={"error": type(exc).__name__})
-        return _error(app, HTTPStatus.BAD_REQUEST, "InvalidParameter", "The body could not be read")
+        return _error(
+            app, HTTPStatus.BAD_REQUEST, "InvalidParameter", "The body could not be read", cause=type(exc).__name__
+        )
 
     @app.exception_handler(RequestUnsupportedContentType)
     def on_unsupported_content_type(_: RequestUnsupportedContentType) -> Response[dict[str, Any]]:
@@ -193,12 +234,23 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         return _unexpected(app, exc)
 
 
+class ResponseTooLarge(ServiceError):
+    """The answer would not fit in a Lambda response."""
+
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+# Lambda's limit for a synchronous answer is 6 MB (6,291,456 bytes) for the whole proxy response: keep
+# the body well under it (the headers and the JSON envelope around the body take the rest).
+MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024
+
+
 def _unexpected(app: ApiGatewayResolver, exc: Exception) -> Response[dict[str, Any]]:
     """An exception nothing else answered: a malformed event (400), else our fault (500, logged)."""
     kind = http_kind(app.current_event.raw_event) or "http"
     if not has_shape(kind, app.current_event.raw_event):  # e.g. a body that is not a string
-        logger.warning("malformed HTTP event", extra={"kind": kind, "error": type(exc).__name__})
-        return _error(app, HTTPStatus.BAD_REQUEST, "MalformedEvent", f"The event is not a valid {kind} event")
+        message = f"The event is not a valid {kind} event"
+        return _error(app, HTTPStatus.BAD_REQUEST, "MalformedEvent", message, cause=type(exc).__name__)
     logger.exception("unhandled error")
     return _error(app, HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", "Internal error")
 
@@ -256,9 +308,14 @@ def _error(
     message: str,
     request_id: str | None = None,
     headers: dict[str, str] | None = None,
+    *,
+    logged: bool = False,
+    cause: str | None = None,
 ) -> Response[dict[str, Any]]:
     body = ErrorBody(Error=ErrorDetail(Code=code, Message=message), RequestId=request_id or _request_id(app))
     metrics.add_metric(name="RequestRejected" if status < 500 else "RequestFailed", unit="Count", value=1)
+    if status < 500 and not logged:
+        _log_rejected(status, code, cause)
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
@@ -267,17 +324,43 @@ def _error(
     )
 
 
-def _build(resolver: Callable[..., ApiGatewayResolver]) -> ApiGatewayResolver:
-    app = resolver(enable_validation=True)
+def _build(resolver: Callable[..., ApiGatewayResolver], base_paths: tuple[str, ...]) -> ApiGatewayResolver:
+    # A custom domain's base path (API mapping) stays in the path the event carries: strip it.
+    prefixes: list[str | Pattern[str]] = list(base_paths)
+    app = resolver(enable_validation=True, strip_prefixes=prefixes or None)
     _register_routes(app)
     return app
 
 
-_RESOLVERS: dict[str, ApiGatewayResolver] = {}
+def _base_paths() -> tuple[str, ...]:
+    try:
+        return container.settings().api_base_paths
+    except ConfigError:  # only `make openapi` builds routes without a configuration (a function stops
+        return ()  # at cold start on a bad one: handler.py, container.warm_up)
+
+
+# One trailing-slash rule for the three triggers: Powertools' REST resolver ignores trailing slashes
+# (`/verifications/` is `/verifications`); the HTTP API and Function URL resolvers did not.
+_ANY_TRAILING_SLASHES = "^{}/*$"
+
+
+class _HttpApiResolver(APIGatewayHttpResolver):
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = _ANY_TRAILING_SLASHES) -> Pattern[str]:
+        return ApiGatewayResolver._compile_regex(rule, _ANY_TRAILING_SLASHES)  # type: ignore[no-any-return]
+
+
+class _FunctionUrlResolver(LambdaFunctionUrlResolver):
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = _ANY_TRAILING_SLASHES) -> Pattern[str]:
+        return ApiGatewayResolver._compile_regex(rule, _ANY_TRAILING_SLASHES)  # type: ignore[no-any-return]
+
+
+_RESOLVERS: dict[tuple[str, tuple[str, ...]], ApiGatewayResolver] = {}
 _KINDS: dict[str, Callable[..., ApiGatewayResolver]] = {
     "rest": APIGatewayRestResolver,
-    "http": APIGatewayHttpResolver,
-    "function_url": LambdaFunctionUrlResolver,
+    "http": _HttpApiResolver,
+    "function_url": _FunctionUrlResolver,
 }
 
 
@@ -298,22 +381,45 @@ def has_shape(kind: str, event: dict[str, Any]) -> bool:
     return True
 
 
-def malformed(kind: str, event: dict[str, Any]) -> dict[str, Any]:
+def malformed(kind: str, event: dict[str, Any], cause: str | None = None) -> dict[str, Any]:
     """The 400 answer to an event without its trigger's shape (only direct invocations make them)."""
-    return _direct_error(event, HTTPStatus.BAD_REQUEST, "MalformedEvent", f"The event is not a valid {kind} event")
+    message = f"The event is not a valid {kind} event"
+    return _direct_error(event, HTTPStatus.BAD_REQUEST, "MalformedEvent", message, cause)
 
 
 def unauthorized(kind: str, event: dict[str, Any]) -> dict[str, Any]:
-    """401 for a request without the authorizer's claims while AUTH_REQUIRED is on."""
-    return _direct_error(event, HTTPStatus.UNAUTHORIZED, "Unauthorized", "A valid bearer token is required")
+    """401 for a request without the authorizer's claims while AUTH_REQUIRED is on, or with claims that
+    name no caller (neither `sub` nor `client_id`)."""
+    if has_claims(event):
+        message = "The token names no caller: it needs a sub or client_id claim"
+    else:
+        message = "A valid bearer token is required"
+    return _direct_error(event, HTTPStatus.UNAUTHORIZED, "Unauthorized", message)
 
 
-def _direct_error(event: dict[str, Any], status: HTTPStatus, code: str, message: str) -> dict[str, Any]:
+def unsupported_media_type(event: dict[str, Any]) -> dict[str, Any]:
+    return _direct_error(
+        event, HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", "Send the body as application/json"
+    )
+
+
+def _log_rejected(status: int, code: str, cause: str | None = None) -> None:
+    """The one WARNING line of a request we refuse: its status and code (never the caller's values)."""
+    extra: dict[str, Any] = {"status": int(status), "error": code}
+    if cause:
+        extra["cause"] = cause
+    logger.warning("request rejected", extra=extra)
+
+
+def _direct_error(
+    event: dict[str, Any], status: HTTPStatus, code: str, message: str, cause: str | None = None
+) -> dict[str, Any]:
     """An error answer built without the resolver (the request is refused before routing)."""
     context = event.get("requestContext")
     request_id = context.get("requestId") if isinstance(context, dict) else None
     body = ErrorBody(Error=ErrorDetail(Code=code, Message=message), RequestId=str(request_id or "unknown"))
     metrics.add_metric(name="RequestRejected", unit="Count", value=1)
+    _log_rejected(status, code, cause)
     return {
         "statusCode": status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
@@ -329,13 +435,34 @@ def handle(kind: str, event: dict[str, Any], context: Any) -> dict[str, Any]:
     if subject:
         logger.append_keys(caller=subject)  # on every log line of this request
     elif container.settings().auth_required:  # checked before anything else reads the request
-        logger.warning("request without authorizer claims refused")
         return unauthorized(kind, event)
+    event, media_type_ok = with_json_media_type(event)
+    if not media_type_ok:
+        return unsupported_media_type(event)
     try:
         return resolver(kind).resolve(event, context)
     except (KeyError, AttributeError, TypeError, ValueError) as exc:
-        logger.warning("malformed HTTP event", extra={"kind": kind, "error": type(exc).__name__})
-        return malformed(kind, event)
+        return malformed(kind, event, type(exc).__name__)
+
+
+def with_json_media_type(event: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Whether a request's body is JSON by its Content-Type (media types are case-insensitive, RFC 9110;
+    none at all is taken as JSON), and the event with the type spelled as Powertools expects it. A form
+    or multipart body (what `curl -d` sends without -H) is refused with 415 instead of being read as
+    form fields."""
+    headers = event.get("headers")
+    if not isinstance(headers, dict) or not event.get("body"):
+        return event, True
+    name = next((k for k in headers if isinstance(k, str) and k.lower() == "content-type"), None)
+    value = headers.get(name) if name else None
+    if not isinstance(value, str) or not value.strip():
+        return event, True
+    media_type, _, parameters = value.partition(";")
+    if media_type.strip().lower() != "application/json":
+        return event, False
+    spelled = "application/json" + (f";{parameters}" if parameters else "")
+    others = {k: v for k, v in headers.items() if k != name}
+    return {**event, "headers": {**others, "content-type": spelled}}, True
 
 
 def http_kind(event: dict[str, Any]) -> str | None:
@@ -353,6 +480,7 @@ def http_kind(event: dict[str, Any]) -> str | None:
 
 
 def resolver(kind: str) -> ApiGatewayResolver:
-    if kind not in _RESOLVERS:
-        _RESOLVERS[kind] = _build(_KINDS[kind])
-    return _RESOLVERS[kind]
+    key = (kind, _base_paths())
+    if key not in _RESOLVERS:
+        _RESOLVERS[key] = _build(_KINDS[kind], key[1])
+    return _RESOLVERS[key]

@@ -31,6 +31,9 @@ MAX_TIMEOUT_S = 25.0
 # A replayed answer must not outlive the BizToken it carries (7,200 s).
 MAX_IDEMPOTENCY_TTL_S = 7200
 
+
+# A base path of an API mapping: segments of letters, digits and -._~ (no regex, no parameters).
+_BASE_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 # A COS bucket's full name: <bucket>-<appid> (lower-case letters, digits, '-'; the APPID is digits).
 _COS_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]{5,}")
 
@@ -158,6 +161,9 @@ class Settings(BaseModel):
     cos_presign_ttl_s: int = Field(default=900, ge=60, le=7200)
     # S3-compatible COS endpoint used to read objects (default https://cos.<region>.myqcloud.com).
     cos_endpoint: str | None = None
+    # Base paths of custom domains in front of the API (API mappings, e.g. "/faceid,/v1"): stripped from
+    # a request's path before routing.
+    api_base_paths: tuple[str, ...] = ()
     # COS buckets (<bucket>-<appid>) a caller's CompareImageUrl may name; empty or "*" = any in the region.
     faceid_cos_buckets: frozenset[str] = frozenset()
 
@@ -229,6 +235,17 @@ class Settings(BaseModel):
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(h.strip().lower().rstrip(".") for h in value.split(",") if h.strip())
+        return value
+
+    @field_validator("api_base_paths", mode="before")
+    @classmethod
+    def _split_base_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            paths = ["/" + p.strip().strip("/") for p in value.split(",") if p.strip().strip("/")]
+            for path in paths:
+                if not _BASE_PATH.fullmatch(path):
+                    raise ValueError(f"must be base paths such as /faceid or /v1/faceid (not {path[:64]!r})")
+            return tuple(paths)
         return value
 
     @field_validator("faceid_cos_buckets", mode="before")

@@ -225,6 +225,8 @@ class UploadFailure(BaseModel):
     Source: ObjectSource | None
     Error: ErrorDetail
     Retryable: bool
+    # The id the record's log lines carry: the upload's request id, else the invocation's.
+    CorrelationId: str | None = None
 
 
 class UploadSummary(BaseModel):

@@ -16,7 +16,7 @@ import base64
 import binascii
 import json
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 from aws_lambda_powertools.utilities.parser.models import S3RecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -85,7 +85,9 @@ def _cos_md5(meta: dict[str, str]) -> str | None:
 
 
 def source_of(record: dict[str, Any], region: str) -> tuple[ObjectSource, str | None]:
-    """The object a record is about, and the id of the request that uploaded it (our trace id)."""
+    """The object a record is about, and the id of the request that uploaded it (our trace id). Whether
+    the function may use the object (its region) is `check_region`'s, so that a refused record still
+    names its object."""
     if record.get("eventSource") == "aws:s3":
         try:
             s3 = S3RecordModel.model_validate(record)
@@ -115,22 +117,30 @@ def source_of(record: dict[str, Any], region: str) -> tuple[ObjectSource, str | 
             raise InvalidInput("UnsupportedRecord", "Only cos:ObjectCreated records start a session")
         bucket = cos.cos.cosBucket
         cos_region = COS_SHORT_REGIONS.get(bucket.region, bucket.region)
-        if cos_region != region:
-            raise InvalidInput("InvalidParameterValue.Region", f"The bucket is not in {region}")
         prefix = f"/{bucket.appid}/{bucket.name}/"
-        key = cos.cos.cosObject.key.removeprefix(prefix)
+        # COS delivers the key percent-encoded (`reference/alice%20smith.png`): the object's name is decoded.
+        key = unquote(cos.cos.cosObject.key.removeprefix(prefix))
         cos_object = cos.cos.cosObject
+        # Which upload this is: the version id in a versioned bucket, else the upload's own request id
+        # (x-cos-request-id: two uploads of one key are two ids; a redelivery of one upload is the same).
+        upload_id = {k.lower(): v for k, v in cos_object.meta.items()}.get("x-cos-request-id", "").strip()
         source = ObjectSource(
             Storage="cos",
             Bucket=f"{bucket.name}-{bucket.appid}",
             Key=key,
-            Version=cos_object.vid or f"{cos.event.eventTime}-{cos_object.size}",
+            Version=cos_object.vid or upload_id or f"{cos.event.eventTime}-{cos_object.size}",
             Region=cos_region,
             Size=cos_object.size,
             Md5=_cos_md5(cos_object.meta),
         )
         return source, str(cos.event.reqid) if cos.event.reqid is not None else None
     raise InvalidInput("UnsupportedRecord", "The record is neither an S3 nor a COS upload")
+
+
+def check_region(source: ObjectSource, region: str) -> None:
+    """COS objects are read (and sent to FaceID) in the function's own region only."""
+    if source.Storage == "cos" and source.Region != region:
+        raise InvalidInput("InvalidParameterValue.Region", f"The bucket is not in {region}")
 
 
 # -- one source -> one session ----------------------------------------------------------------------
@@ -257,10 +267,13 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     summary = UploadSummary()
     for record in event["Records"]:
         source: ObjectSource | None = None
+        # Until the record names its upload, its lines carry the invocation's id (not the previous record's).
+        logger.set_correlation_id(context.aws_request_id)
         try:
             source, upload_request_id = source_of(record, settings.faceid_region)
             trace_id = upload_request_id or context.aws_request_id
             logger.set_correlation_id(trace_id)
+            check_region(source, settings.faceid_region)
             if context.get_remaining_time_in_millis() / 1000 < settings.faceid_timeout_s + RECORD_MARGIN_S:
                 _failed(summary, source, DEFERRED, "Not started: too little time left in this invocation", True)
                 continue
@@ -282,7 +295,12 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def _failed(summary: UploadSummary, source: ObjectSource | None, code: str, message: str, retryable: bool) -> None:
-    failure = UploadFailure(Source=source, Error=ErrorDetail(Code=code, Message=message), Retryable=retryable)
+    failure = UploadFailure(
+        Source=source,
+        Error=ErrorDetail(Code=code, Message=message),
+        Retryable=retryable,
+        CorrelationId=logger.get_correlation_id(),
+    )
     summary.Failures.append(failure)
     metrics.add_metric(name="UploadFailed", unit="Count", value=1)
     logger.warning("upload not started", extra={"source": _described(source), "error": code})
