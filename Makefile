@@ -43,7 +43,7 @@ package: setup ## build .build/faceid-fn.zip, then `osls package` with it (PARAM
 	$(BIN)/python deploy/package.py
 	FACEID_ARTIFACT=.build/faceid-fn.zip node_modules/.bin/osls package $(PARAMS)
 
-run: setup ## FaceID emulator + the function under `osls offline`, both on 127.0.0.1
+run: $(VENV)/.installed node_modules/.installed ## the local stack on 127.0.0.1 (no root, no browser); Ctrl-C stops it
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH local/run.sh
 
 # The recipe runs in its own shell: nothing of local/env.sh is left in the caller's.

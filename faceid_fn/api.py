@@ -7,6 +7,7 @@ events: `resolver_for(event)` picks (and builds once) the resolver that reads th
 from __future__ import annotations
 
 import binascii
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from re import Pattern
@@ -431,10 +432,14 @@ def _direct_error(
 def handle(kind: str, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve an HTTP event. What escapes the resolver (not a route: those end in exception
     handlers) is an event it could not even read."""
+    if _method(event) == "OPTIONS":
+        # A CORS preflight that reached the function through the catch-all route (no token, no body):
+        # API Gateway adds the configured CORS headers to this answer.
+        return {"statusCode": HTTPStatus.NO_CONTENT, "headers": {}, "body": "", "isBase64Encoded": False}
     subject = caller_subject(event)
     if subject:
         logger.append_keys(caller=subject)  # on every log line of this request
-    elif container.settings().auth_required:  # checked before anything else reads the request
+    elif container.settings().auth_required and _names_a_route(event):  # before anything reads the request
         return unauthorized(kind, event)
     event, media_type_ok = with_json_media_type(event)
     if not media_type_ok:
@@ -443,6 +448,30 @@ def handle(kind: str, event: dict[str, Any], context: Any) -> dict[str, Any]:
         return resolver(kind).resolve(event, context)
     except (KeyError, AttributeError, TypeError, ValueError) as exc:
         return malformed(kind, event, type(exc).__name__)
+
+
+def _method(event: dict[str, Any]) -> str:
+    context = event.get("requestContext")
+    http = context.get("http") if isinstance(context, dict) else None
+    method = http.get("method") if isinstance(http, dict) else event.get("httpMethod")
+    return method.upper() if isinstance(method, str) else ""
+
+
+# The paths of our routes (any method, after a base path, with or without trailing slashes). Another path
+# reached the function through the catch-all route, which has no authorizer: it is answered 404 whether
+# or not the caller has a token.
+_ROUTE_PATHS = re.compile(r"/verifications(?:/[^/]+)?/*")
+
+
+def _names_a_route(event: dict[str, Any]) -> bool:
+    path = event.get("rawPath") if event.get("version") == "2.0" else event.get("path")
+    if not isinstance(path, str):
+        return True  # a malformed event: refused like any other request without claims
+    for base in sorted(_base_paths(), key=len, reverse=True):
+        if path == base or path.startswith(base + "/"):
+            path = path[len(base) :]
+            break
+    return bool(_ROUTE_PATHS.fullmatch(path))
 
 
 def with_json_media_type(event: dict[str, Any]) -> tuple[dict[str, Any], bool]:

@@ -264,3 +264,32 @@ def test_media_over_lambdas_response_limit_is_a_413_not_a_platform_error(
     plain = get("")
     assert plain.status == 200
     assert plain.body["Status"] == "passed"
+
+
+# -- the catch-all route ($default, no authorizer) -------------------------------------------------
+
+
+def test_with_auth_on_an_unknown_route_is_404_and_a_known_one_401(
+    invoke: Invoke, configure: Callable[..., None], emulator: Emulator
+) -> None:
+    # GIVEN the JWT authorizer on the two routes; the catch-all route has none (CORS preflights go there)
+    configure(AUTH_REQUIRED="true", API_BASE_PATHS="/faceid")
+    unknown = http_event(method="GET", path="/admin")
+    unknown["body"] = None
+    assert invoke(unknown).status == 404
+    # a known route without claims (a misconfigured route, a direct call) is still refused
+    known = behind_custom_domain(http_event(body=start_body(), path="/verifications/"), "http", "/faceid")
+    assert invoke(known).status == 401
+    assert emulator.calls == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_cors_preflight_that_reaches_the_function_is_204(
+    invoke: Invoke, configure: Callable[..., None], kind: str
+) -> None:
+    configure(AUTH_REQUIRED="true")
+    event = http_event(kind, method="OPTIONS", path="/verifications", headers={"origin": "https://app.example.com"})
+    event["body"] = None
+    response = invoke(event)
+    assert response.status == 204
+    assert response.body is None
