@@ -16,7 +16,7 @@ from tests.integration import test_uploads
 # The upload tests' fixtures (the function with an idempotency table and the COS stand-in).
 upload_env, deliver, applied = test_uploads.upload_env, test_uploads.deliver, test_uploads.applied
 
-pytestmark = pytest.mark.usefixtures("aws")
+pytestmark = [pytest.mark.usefixtures("aws"), pytest.mark.legacy_flow]  # as test_uploads
 
 Deliver = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -39,6 +39,8 @@ def declared_routes() -> dict[str, set[tuple[str, str]]]:
         found = set()
         for reference in references:
             key = reference.removeprefix("${self:custom.auth.${param:auth}.").removesuffix("}")
+            if shape[key] == "*":  # the catch-all route: unknown routes get the app's 404 envelope
+                continue
             found.add((shape[key]["method"].lower(), shape[key]["path"]))
         routes[setting] = found
     return routes

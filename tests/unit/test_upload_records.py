@@ -9,7 +9,7 @@ import pytest
 from faceid_fn.dispatch import is_upload_event
 from faceid_fn.errors import InvalidInput
 from faceid_fn.storage import checked_photo, image_kind
-from faceid_fn.uploads import source_of
+from faceid_fn.uploads import check_region, source_of
 from local.sample_photo import png
 from tests.aws import cos_record, md5, s3_record
 
@@ -60,8 +60,11 @@ def test_cos_short_region_codes_of_every_faceid_region_are_understood(short: str
 
 
 def test_a_cos_record_of_another_region_is_refused() -> None:
+    # the record still names its object (for the failure it becomes), then the region is refused
+    source, _ = source_of(cos_record("a.png", size=10, region="hk"), "ap-singapore")
+    assert (source.Key, source.Region) == ("a.png", "ap-hongkong")
     with pytest.raises(InvalidInput) as raised:
-        source_of(cos_record("a.png", size=10, region="hk"), "ap-singapore")
+        check_region(source, "ap-singapore")
     assert raised.value.code == "InvalidParameterValue.Region"
 
 
