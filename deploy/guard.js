@@ -10,12 +10,23 @@ const refuse = (message) => {
   throw error;
 };
 
+// serverless.yml's defaults for the JWT params: valid in form (the config schema wants a URL), never real.
+const PLACEHOLDERS = { jwtIssuer: 'https://jwt-issuer.invalid', jwtAudience: 'jwt-audience-unset' };
+
+// Commands that deploy nothing (removing or inspecting a stage) need no auth params.
+const HARMLESS = new Set(['remove', 'info', 'logs', 'metrics', 'print']);
+
 module.exports = async ({ resolveVariable }) => {
   const param = async (name) => String((await resolveVariable(`param:${name}, ''`)) ?? '').trim();
   const auth = await param('auth');
+  const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
+  if (HARMLESS.has(command)) return auth;
   const missing = [];
   if (auth === 'jwt') {
-    for (const name of ['jwtIssuer', 'jwtAudience']) if (!(await param(name))) missing.push(name);
+    for (const [name, placeholder] of Object.entries(PLACEHOLDERS)) {
+      const value = await param(name);
+      if (!value || value === placeholder) missing.push(name);
+    }
   } else if (auth !== 'off') {
     refuse(`faceid-fn: param auth must be "jwt" or "off", not "${auth}"`);
   }

@@ -298,3 +298,20 @@ def test_a_cors_preflight_that_reaches_the_function_is_204(
     response = invoke(event)
     assert response.status == 204
     assert response.body is None
+
+
+# -- no open wallet: only the configured COS buckets ------------------------------------------------
+
+
+def test_only_the_configured_cos_buckets_may_be_named(
+    invoke: Invoke, configure: Callable[..., None], emulator: Emulator, logs: LogLines
+) -> None:
+    configure(FACEID_COS_BUCKETS="photos-1250000000")
+    assert invoke(http_event(body=start_body())).status == 201  # COS_URL is in photos-1250000000
+    before = len(emulator.calls)
+    other = "https://someone-1300000000.cos.ap-singapore.myqcloud.com/alice/reference.jpg"
+    response = invoke(http_event(body=start_body(CompareImageUrl=other)))
+    assert response.status == 400
+    assert response.body["Error"]["Code"] == "InvalidParameterValue.CompareImageUrl"
+    assert len(emulator.calls) == before  # nothing was sent
+    assert warnings(logs)[-1]["error"] == "InvalidParameterValue.CompareImageUrl"

@@ -172,6 +172,14 @@ def test_packaging_without_auth_params_stops_and_names_them(tmp_path: Path) -> N
     assert not (tmp_path / "out" / TEMPLATE).exists()
 
 
+def test_commands_that_deploy_nothing_need_no_auth_params() -> None:
+    env = {**os.environ, "SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off"}
+    done = subprocess.run(
+        [str(OSLS), "print"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_an_open_api_is_an_explicit_choice(tmp_path: Path) -> None:
     done = package(tmp_path, ["auth=off", "cosBuckets=*"])
     assert done.returncode == 0, done.stdout + done.stderr
