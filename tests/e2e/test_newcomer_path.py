@@ -32,7 +32,10 @@ def test_a_taken_port_stops_the_stack_with_a_message_naming_it() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        ports = {name: str(free_port()) for name in ("EMULATOR_PORT", "MOTO_PORT", "DEMO_PORT", "OFFLINE_LAMBDA_PORT")}
+        ports = {
+            name: str(free_port())
+            for name in ("EMULATOR_PORT", "MOTO_PORT", "WEBHOOK_RECEIVER_PORT", "DEMO_PORT", "OFFLINE_LAMBDA_PORT")
+        }
         # WHEN the stack starts
         done = subprocess.run(
             [str(ROOT / "local" / "run.sh")],
