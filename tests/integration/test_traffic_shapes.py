@@ -16,6 +16,10 @@ import pytest
 
 from faceid_fn.models import VerificationResult
 from tests.conftest import Emulator, LogLines, Response, http_event, start_body
+from tests.integration import test_auth
+
+# AUTH_REQUIRED with the session ledger it needs (moto): the auth tests' fixture.
+auth_on = test_auth.auth_on
 
 Invoke = Callable[[dict[str, Any]], Response]
 # The HTTP shapes do not depend on the flow; the legacy one needs no photo in the COS stand-in.
@@ -162,9 +166,9 @@ CLIENT_CREDENTIALS = {
 
 @pytest.mark.parametrize("kind", ["http", "rest"])
 def test_a_client_credentials_token_is_a_caller(
-    invoke: Invoke, configure: Callable[..., None], logs: LogLines, kind: str
+    invoke: Invoke, auth_on: Callable[..., None], logs: LogLines, kind: str
 ) -> None:
-    configure(AUTH_REQUIRED="true")
+    auth_on()
     response = invoke(with_claims(http_event(kind, body=start_body()), kind, dict(CLIENT_CREDENTIALS)))
     assert response.status == 201, response.body
     request_lines = [r for r in logs.records() if not r["message"].startswith("FACEID_FLOW=")]
@@ -173,9 +177,9 @@ def test_a_client_credentials_token_is_a_caller(
 
 
 def test_a_token_that_names_no_caller_is_401_saying_which_claims(
-    invoke: Invoke, configure: Callable[..., None], emulator: Emulator, logs: LogLines
+    invoke: Invoke, auth_on: Callable[..., None], emulator: Emulator, logs: LogLines
 ) -> None:
-    configure(AUTH_REQUIRED="true")
+    auth_on()
     claims = {k: v for k, v in CLIENT_CREDENTIALS.items() if k != "client_id"}
     response = invoke(with_claims(http_event(body=start_body()), "http", claims))
     assert response.status == 401
@@ -275,10 +279,10 @@ def test_media_over_lambdas_response_limit_is_a_413_not_a_platform_error(
 
 
 def test_with_auth_on_an_unknown_route_is_404_and_a_known_one_401(
-    invoke: Invoke, configure: Callable[..., None], emulator: Emulator
+    invoke: Invoke, auth_on: Callable[..., None], emulator: Emulator
 ) -> None:
     # GIVEN the JWT authorizer on the two routes; the catch-all route has none (CORS preflights go there)
-    configure(AUTH_REQUIRED="true", API_BASE_PATHS="/faceid")
+    auth_on(API_BASE_PATHS="/faceid")
     unknown = http_event(method="GET", path="/admin")
     unknown["body"] = None
     assert invoke(unknown).status == 404
@@ -290,9 +294,9 @@ def test_with_auth_on_an_unknown_route_is_404_and_a_known_one_401(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_cors_preflight_that_reaches_the_function_is_204(
-    invoke: Invoke, configure: Callable[..., None], kind: str
+    invoke: Invoke, auth_on: Callable[..., None], kind: str
 ) -> None:
-    configure(AUTH_REQUIRED="true")
+    auth_on()
     event = http_event(kind, method="OPTIONS", path="/verifications", headers={"origin": "https://app.example.com"})
     event["body"] = None
     response = invoke(event)
