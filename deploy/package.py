@@ -24,9 +24,10 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Provided by the Lambda Python runtime; the function only uses them through Powertools
-# (Idempotency, Parameters) and storage.py, which import them lazily.
-RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six"}
+# Provided by the Lambda Python runtime; the function only uses boto3 & co through Powertools
+# (Idempotency, Parameters) and storage.py, which import them lazily. snapshot-restore-py (SnapStart's
+# hooks) must be the runtime's own copy: the runtime calls the hooks registered in its registry.
+RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "snapshot-restore-py"}
 # Subpackages of dependencies that nothing in the function (or in what it imports) uses.
 UNUSED = [
     "pydantic/v1",  # pydantic's v1 compatibility layer

@@ -18,6 +18,9 @@ def bounded_config(**extra: Any) -> Any:
     """A botocore Config with short timeouts and at most MAX_ATTEMPTS attempts (standard retry mode)."""
     from botocore.config import Config
 
+    from faceid_fn.observability import trace_aws_clients
+
+    trace_aws_clients()  # X-Ray subsegments for AWS calls, patched on first use (not at cold start)
     return Config(
         connect_timeout=CONNECT_TIMEOUT_S,
         read_timeout=READ_TIMEOUT_S,

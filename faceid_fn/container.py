@@ -121,6 +121,18 @@ def warm_up() -> None:
         raise ConfigError(f"faceid-fn configuration error: {exc.message}") from None
 
 
+def drop_connections() -> None:
+    """Close pooled connections and let cached credentials be read again (SnapStart's hooks). The FaceID
+    client stays (its sessions reconnect on next use; its last good credentials remain the fallback of a
+    failed read); the AWS clients built so far are dropped and built again when next needed."""
+    if faceid.cache_info().currsize:
+        faceid().close()
+    if s3.cache_info().currsize:
+        s3().close()
+    for built in (start_with_key, start_for_object, idempotency, cos, s3):
+        built.cache_clear()
+
+
 def reset() -> None:
     """Forget what was built (tests change the environment between cases)."""
     for built in (

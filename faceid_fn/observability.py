@@ -3,9 +3,15 @@
 Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE
 (set in serverless.yml), with the defaults below for tests and scripts.
 
-Tracing: with POWERTOOLS_TRACE_DISABLED unset (deployed), Tracer uses the X-Ray SDK. When tracing is
-off (local runs, tests, bench), the Tracer gets a do-nothing provider instead: Powertools' Tracer imports
-the whole X-Ray SDK (and botocore with it) even when disabled, about 190 ms of every cold start.
+Tracing: with POWERTOOLS_TRACE_DISABLED unset (deployed), Tracer uses the X-Ray SDK: the `## call`
+subsegment of each FaceID call carries the annotations `faceid_request_id` and `faceid_outcome`, and each
+HTTP attempt is a subsegment of its own (the X-Ray SDK's `requests` patch, URLs without query strings).
+At init only `requests` is patched, which the Tencent SDK has imported anyway: Powertools' default,
+patch_all, imports botocore to patch it (about 40 ms of every cold start, see bench/README.md) although
+the function builds AWS clients only on the paths that use them. `trace_aws_clients()` patches botocore
+on the first such use (aws.bounded_config), so those calls are traced all the same.
+When tracing is off (local runs, tests, bench), the Tracer gets a do-nothing provider instead:
+Powertools' Tracer imports the whole X-Ray SDK even when disabled.
 """
 
 from __future__ import annotations
@@ -59,5 +65,22 @@ logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
 # Records go out through the redacting formatter only: none reach the root logger's handlers
 # (the Lambda runtime's, or anyone's), which would print them unredacted.
 logging.getLogger(logger.name).propagate = False
-tracer = Tracer(service=SERVICE, provider=_NoTracing(), disabled=True) if _tracing_off() else Tracer(service=SERVICE)
+# Patched at init: only what is imported at init anyway.
+PATCHED_AT_INIT = ("requests",)
+tracer = (
+    Tracer(service=SERVICE, provider=_NoTracing(), disabled=True)
+    if _tracing_off()
+    else Tracer(service=SERVICE, patch_modules=PATCHED_AT_INIT)
+)
+_aws_clients_traced = False
+
+
+def trace_aws_clients() -> None:
+    """Patch botocore for X-Ray (once), when the function first builds an AWS client."""
+    global _aws_clients_traced
+    if not _aws_clients_traced:
+        _aws_clients_traced = True
+        tracer.patch(["botocore"])
+
+
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)

@@ -146,6 +146,14 @@ class Pacer:
         except client.exceptions.ConditionalCheckFailedException:
             return None
 
+    def close(self) -> None:
+        """Close and forget the DynamoDB client (SnapStart: no pooled connection survives a snapshot)."""
+        with self._client_lock:
+            close = getattr(self._client, "close", None)
+            if callable(close):
+                close()
+            self._client = None
+
     def _dynamodb(self) -> Any:
         with self._client_lock:  # boto3's default session is not safe to build clients from in parallel
             if self._client is None:

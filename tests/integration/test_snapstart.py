@@ -1,0 +1,138 @@
+"""SnapStart runtime hooks, called the way Lambda's runtime calls them: every (func, args, kwargs) in
+snapshot_restore_py's registries, before-snapshot hooks in reverse order of registration."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+import snapshot_restore_py
+
+from local.secrets_extension import SecretsExtension, start_in_thread
+from tests.conftest import Emulator, LambdaContext, LogLines, Response, http_event, start_body
+
+SECRET_NAME = "faceid-fn/tencent-credentials"
+SESSION_TOKEN = "FunctionSessionTokenForTestsOnly000000"
+KEY_A = "SnapStartSecretKeyA00000000000000000"
+KEY_B = "SnapStartSecretKeyB00000000000000000"
+
+
+def run_before_snapshot() -> None:
+    for func, args, kwargs in reversed(snapshot_restore_py.get_before_snapshot()):
+        func(*args, **kwargs)
+
+
+def run_after_restore() -> None:
+    for func, args, kwargs in snapshot_restore_py.get_after_restore():
+        func(*args, **kwargs)
+
+
+@pytest.fixture
+def secrets() -> dict[str, str]:
+    return {SECRET_NAME: json.dumps({"SecretId": "AKIDsnapA", "SecretKey": KEY_A})}
+
+
+@pytest.fixture
+def extension(secrets: dict[str, str]) -> Iterator[SecretsExtension]:
+    server = start_in_thread(SESSION_TOKEN, secrets.get, ttl_s=0)
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def snapshot_env(
+    configure: Callable[..., None], emulator: Emulator, extension: SecretsExtension, monkeypatch: pytest.MonkeyPatch
+) -> Emulator:
+    """GIVEN a function reading its credentials from the secret through the extension (cache: 300 s)."""
+    emulator.state.credentials.update({"AKIDsnapA": KEY_A, "AKIDsnapB": KEY_B})
+    configure(FACEID_CREDENTIALS_SECRET=SECRET_NAME, FACEID_CREDENTIALS_MAX_AGE_S="300")
+    for name in ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(extension.port))
+    monkeypatch.setenv("SECRETS_MANAGER_TTL", "150")
+    return emulator
+
+
+def warm(event: dict[str, Any]) -> Response:
+    import handler
+
+    return Response.of(handler.handler(event, LambdaContext()))
+
+
+def pooled(session: requests.Session) -> int:
+    return sum(len(adapter.poolmanager.pools) for adapter in session.adapters.values())  # type: ignore[attr-defined]
+
+
+def test_hooks_are_registered_once_per_process(snapshot_env: Emulator) -> None:
+    import handler
+    from faceid_fn import snapstart
+
+    importlib.reload(handler)
+    importlib.reload(handler)
+    assert [f for f, _, _ in snapshot_restore_py.get_before_snapshot()].count(snapstart.before_snapshot) == 1
+    assert [f for f, _, _ in snapshot_restore_py.get_after_restore()].count(snapstart.after_restore) == 1
+
+
+def test_a_restored_instance_reseeds_random_drops_connections_and_rereads_credentials(
+    snapshot_env: Emulator,
+    extension: SecretsExtension,
+    secrets: dict[str, str],
+    invoke: Callable[[dict[str, Any]], Response],
+    logs: LogLines,
+) -> None:
+    from faceid_fn import container
+
+    # GIVEN an initialised instance (what the snapshot holds): credentials read, a warm connection to FaceID
+    assert invoke(http_event(body=start_body())).status == 201
+    built = container.faceid()
+    sdk_session = built._client.request.conn._session
+    assert pooled(sdk_session) == 1
+    assert len(extension.requests) == 1
+    # WHEN Lambda takes the snapshot
+    run_before_snapshot()
+    # THEN no pooled connection goes into it
+    assert pooled(sdk_session) == 0
+    # WHEN two instances are restored from the same snapshot (the same random state) while the secret
+    # was rotated after the snapshot
+    secrets[SECRET_NAME] = json.dumps({"SecretId": "AKIDsnapB", "SecretKey": KEY_B})
+    snapshot_state = random.getstate()
+    run_after_restore()
+    first_instance = [random.random() for _ in range(3)]  # noqa: S311 (the state is what is tested)
+    random.setstate(snapshot_state)
+    run_after_restore()
+    second_instance = [random.random() for _ in range(3)]  # noqa: S311
+    # THEN each draws its own random numbers (the SDK's Nonce, retry jitter)
+    assert first_instance != second_instance
+    # AND the first request opens a new connection and reads the credentials again: the rotated key signs
+    assert pooled(sdk_session) == 0
+    assert warm(http_event(body=start_body())).status == 201
+    assert container.faceid() is built
+    assert pooled(sdk_session) == 1
+    assert snapshot_env.calls[-1]["secret_id"] == "AKIDsnapB"
+    assert len(extension.requests) == 2
+    assert "restored from a SnapStart snapshot" in logs.text
+
+
+def test_after_a_restore_a_failed_credentials_read_falls_back_to_the_snapshot_value(
+    snapshot_env: Emulator,
+    extension: SecretsExtension,
+    secrets: dict[str, str],
+    invoke: Callable[[dict[str, Any]], Response],
+    logs: LogLines,
+) -> None:
+    assert invoke(http_event(body=start_body())).status == 201
+    run_before_snapshot()
+    run_after_restore()
+    # GIVEN the extension cannot read the secret right after the restore
+    del secrets[SECRET_NAME]
+    # THEN the request is still signed, with the value read before the snapshot
+    assert warm(http_event(body=start_body())).status == 201
+    assert snapshot_env.calls[-1]["secret_id"] == "AKIDsnapA"
+    assert "using the last good value" in logs.text
