@@ -20,7 +20,8 @@ from tests.aws import AWS_REGION
 from tests.conftest import ROOT, Emulator, LambdaContext, LogLines, Response, free_port, http_event, start_body
 from tests.secret_scan import find_secrets
 
-pytestmark = pytest.mark.usefixtures("aws")
+# Written for the legacy flow (COS URL sent as is), as test_credentials.py.
+pytestmark = [pytest.mark.usefixtures("aws"), pytest.mark.legacy_flow]
 
 SECRET_NAME = "faceid-fn/tencent-credentials"
 SESSION_TOKEN = "FunctionSessionTokenForTestsOnly000000"
@@ -166,6 +167,7 @@ def test_extension_path_imports_no_boto3(extension: SecretsExtension, emulator: 
             PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(extension.port),
             SECRETS_MANAGER_TTL="150",
             AWS_REGION=AWS_REGION,
+            FACEID_FLOW="legacy",
         ),
         "PATH": "/usr/bin:/bin",
     }

@@ -21,6 +21,8 @@ SESSION_TOKEN = "FunctionSessionTokenForTestsOnly000000"
 KEY_A = "SnapStartSecretKeyA00000000000000000"
 KEY_B = "SnapStartSecretKeyB00000000000000000"
 
+pytestmark = pytest.mark.legacy_flow  # COS URLs sent as is
+
 
 def run_before_snapshot() -> None:
     for func, args, kwargs in reversed(snapshot_restore_py.get_before_snapshot()):

@@ -42,7 +42,7 @@ def test_faceid_call_is_traced_with_its_request_id_and_outcome_and_botocore_is_n
     emulator: Emulator, daemon: socket.socket
 ) -> None:
     # GIVEN the function as Lambda runs it with tracing on (POWERTOOLS_TRACE_DISABLED unset)
-    env = function_environment(emulator.url)
+    env = function_environment(emulator.url, FACEID_FLOW="legacy")
     del env["POWERTOOLS_TRACE_DISABLED"]
     env.update(
         {
