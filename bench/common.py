@@ -103,6 +103,15 @@ def wait_for(url: str, attempts: int = 100) -> None:
             time.sleep(0.05)
 
 
+def wait_for_port(port: int, attempts: int = 100) -> None:
+    """Until something accepts connections on 127.0.0.1:`port` (or `attempts` tries, 50 ms apart)."""
+    for _ in range(attempts):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+
+
 @contextmanager
 def emulator() -> Iterator[Emulator]:
     port = free_port()
@@ -155,6 +164,101 @@ def dynamodb() -> Iterator[dict[str, str]]:
         process.wait(timeout=10)
 
 
+CREDENTIALS_SECRET = "faceid-fn/bench/tencent-credentials"
+SESSION_TOKEN = "BenchFunctionSessionToken0000000000"
+TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What stands in for AWS around the function as deployed: the environment of each configuration."""
+
+    base: dict[str, str]  # Lambda's own variables, AWS credentials, the secret's name, Secrets Manager (moto)
+    extension_port: int  # the Parameters and Secrets extension stand-in
+    no_extension_port: int  # a port nothing listens on: the function without the layer
+
+    def env(self, emulator_url: str, *, tracing: bool = True, extension: bool = True, **extra: str) -> dict[str, str]:
+        env = environment(emulator_url, **self.base, **extra)
+        for name in ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"):
+            del env[name]  # the credentials come from the secret, as serverless.yml deploys it
+        if tracing:
+            del env["POWERTOOLS_TRACE_DISABLED"]
+        env["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] = str(
+            self.extension_port if extension else self.no_extension_port
+        )
+        return env
+
+
+@contextmanager
+def deployed() -> Iterator[Deployed]:
+    """A moto server on 127.0.0.1 holding the credentials secret, the Parameters and Secrets extension's
+    stand-in (local/secrets_extension.py: it reads that secret on every request, as a new instance's
+    extension does on its empty cache), and a UDP socket where the X-Ray daemon would listen."""
+    moto_port, extension_port = free_port(), free_port()
+    aws = {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_SESSION_TOKEN": SESSION_TOKEN,
+        "AWS_REGION": "ap-southeast-1",
+        "AWS_DEFAULT_REGION": "ap-southeast-1",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{moto_port}",
+    }
+    python = str(ROOT / ".venv" / "bin" / "python")
+    moto = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    extension = None
+    xray = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        wait_for(f"http://127.0.0.1:{moto_port}/moto-api/")
+        secret = json.dumps({"SecretId": SECRET_ID, "SecretKey": SECRET_KEY})
+        create = (
+            "import boto3; boto3.client('secretsmanager')"
+            f".create_secret(Name={CREDENTIALS_SECRET!r}, SecretString={secret!r})"
+        )
+        subprocess.run([python, "-c", create], env={**os.environ, **aws}, check=True)
+        extension = subprocess.Popen(
+            [python, "-m", "local.secrets_extension", "--port", str(extension_port), "--token", SESSION_TOKEN],
+            cwd=ROOT,
+            env={**os.environ, **aws, "SECRETS_MANAGER_TTL": "0"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(extension_port)
+        # The real extension starts (its own AWS client included) before the function's init: ask once now,
+        # so that the stand-in's boto3 import is not counted in the first configuration that uses it.
+        urllib.request.urlopen(
+            urllib.request.Request(
+                f"http://127.0.0.1:{extension_port}/secretsmanager/get?secretId={CREDENTIALS_SECRET}",
+                headers={"X-Aws-Parameters-Secrets-Token": SESSION_TOKEN},
+            ),
+            timeout=30,
+        ).close()
+        xray.bind(("127.0.0.1", 0))
+        base = {
+            **aws,
+            # What Lambda sets: the X-Ray SDK and Powertools Tracer see a Lambda environment (tracing on,
+            # X-Ray's Lambda sampler) and a sampled trace of the invocation.
+            "LAMBDA_TASK_ROOT": str(ROOT),
+            "AWS_LAMBDA_FUNCTION_NAME": "bench",
+            "_X_AMZN_TRACE_ID": TRACE_HEADER,
+            "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{xray.getsockname()[1]}",
+            "POWERTOOLS_SERVICE_NAME": "faceid-fn",
+            "FACEID_CREDENTIALS_SECRET": CREDENTIALS_SECRET,
+            "FACEID_CREDENTIALS_MAX_AGE_S": "300",
+            "SECRETS_MANAGER_TTL": "150",
+        }
+        yield Deployed(base, extension_port, free_port())
+    finally:
+        xray.close()
+        for process in (extension, moto):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=10)
+
+
 def environment(emulator_url: str, **extra: str) -> dict[str, str]:
     """The function's environment for both implementations (the same FaceID, the same logging)."""
     return {
@@ -165,6 +269,8 @@ def environment(emulator_url: str, **extra: str) -> dict[str, str]:
         "FACEID_ENDPOINT": emulator_url,
         "FACEID_REGION": "ap-singapore",
         "FACEID_REDIRECT_URL": "https://app.example.com/verification-done",
+        # The baseline is the sample of ApplyWebVerificationToken (the legacy flow): ours runs the same action.
+        "FACEID_FLOW": "legacy",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "FaceidFnBench",
         "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ def plan(burst: list[str], **sizes: list[str]) -> list[tuple[str, list[str], str
     return [
         ("artifact.py", [], "artifact"),
         ("cold_start.py", sizes["cold_start"], "cold_start"),
+        ("import_profile.py", sizes["import_profile"], "import_profile"),
         ("warm.py", sizes["warm"], "warm"),
         ("burst.py", burst, "burst"),
         ("burst.py", [*burst, "--threads"], "burst-threads"),
@@ -30,12 +32,14 @@ def plan(burst: list[str], **sizes: list[str]) -> list[tuple[str, list[str], str
 FULL = plan(
     ["--requests", "200", "--callers", "50", "--spread", "1", "--rounds", "2"],
     cold_start=["--rounds", "15"],
+    import_profile=["--rounds", "5"],
     warm=["--requests", "1000", "--rounds", "3"],
     memory=["--requests", "10000"],
 )
 QUICK = plan(
     ["--requests", "10", "--callers", "5", "--spread", "0.2", "--rounds", "1"],
     cold_start=["--rounds", "1"],
+    import_profile=["--rounds", "1"],
     warm=["--requests", "20", "--rounds", "1"],
     memory=["--requests", "50"],
 )
@@ -57,7 +61,8 @@ def main() -> None:
     text = readme.read_text()
     body = "\n\n".join(_table(r) for r in tables)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    block = f"{START}\n_Last run: {stamp}, `python bench/run_all.py`._\n\n{body}\n{END}"
+    cores = os.cpu_count()
+    block = f"{START}\n_Last run: {stamp}, `python bench/run_all.py`, {cores} cores._\n\n{body}\n{END}"
     readme.write_text(text[: text.index(START)] + block + text[text.index(END) + len(END) :])
 
 

@@ -1,15 +1,17 @@
 """Runs inside one implementation's Python (ours or the baseline): the process a Lambda container is.
 
-    python bench/worker.py cold|warm|memory|burst|instance  <handler module dir> <module name> [sizes...]
+    python bench/worker.py cold|restore|warm|memory|burst|instance  <handler module dir> <module name> [sizes...]
 
 Reads nothing from the bench but its arguments, environment and (`instance`) the start time on stdin;
-prints one JSON line per result.
+prints one JSON line per result. BENCH_PATCH_ALL=1 (cold, warm) first builds a Powertools Tracer with its
+defaults, as the function did before it patched only `requests` at init: X-Ray's patch_all.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 
@@ -69,14 +71,34 @@ def rss_kib(field: str = "VmRSS") -> int:
     return 0
 
 
+def run_hooks(registry: list) -> None:
+    """SnapStart hooks as Lambda's runtime calls them (snapshot_restore_py's registry entries)."""
+    for func, args, kwargs in registry:
+        func(*args, **kwargs)
+
+
 def main() -> None:
     mode, path, module = sys.argv[1], sys.argv[2], sys.argv[3]
     started = time.perf_counter()
     sys.path.insert(0, path)
+    if os.environ.get("BENCH_PATCH_ALL") == "1":
+        from aws_lambda_powertools import Tracer
+
+        Tracer()  # patch_all, the X-Ray SDK and botocore imported at init
     handler = __import__(module).handler
     imported = time.perf_counter()
     ctx = Context()
-    if mode == "cold":
+    if mode == "restore":  # SnapStart: init ran before the snapshot; timed from the restore on
+        import snapshot_restore_py
+
+        run_hooks(list(reversed(snapshot_restore_py.get_before_snapshot())))
+        restored = time.perf_counter()
+        run_hooks(snapshot_restore_py.get_after_restore())
+        answer = handler(event(0), ctx)
+        done = time.perf_counter()
+        timing = {"import_s": imported - started, "restore_s": done - restored}
+        print(json.dumps({"status": answer["statusCode"], **timing}))
+    elif mode == "cold":
         answer = handler(event(0), ctx)
         done = time.perf_counter()
         print(

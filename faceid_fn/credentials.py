@@ -71,6 +71,7 @@ class ExtensionSecrets:
         self.ttl_s = ttl_s
         self._token = token
         self._session = requests.Session()
+        self._session.trust_env = False  # localhost: no proxy from the environment, no ~/.netrc
 
     @classmethod
     def from_environment(cls) -> ExtensionSecrets | None:

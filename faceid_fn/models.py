@@ -14,6 +14,10 @@ from faceid_fn.config import PageOptions
 
 MD5_PATTERN = r"^[0-9a-fA-F]{32}$"
 
+# Models of the result read and of upload events are built (validators, serializers) on first use rather
+# than at import: the cold start of POST /verifications does not pay for them (about 25 ms; bench/README.md).
+DEFERRED = ConfigDict(defer_build=True)
+
 
 class StartVerification(BaseModel):
     """Body of `POST /verifications`."""
@@ -63,7 +67,7 @@ FinalStatusName = Literal["passed", "failed", "expired", "abandoned", "error"]
 class VerificationDetail(BaseModel):
     """One attempt of the person, as FaceID reports it (every field may be null)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     ErrorCode: int | None = None
     ErrorMsg: str | None = None
@@ -87,7 +91,7 @@ Document = dict[str, str | dict[str, str | None] | None]
 class OcrCardInfo(BaseModel):
     """The document FaceID read, by type (OCRResult.CardInfo); one of them is set."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     HKIDCard: Document | None = None
     MLIDCard: Document | None = None
@@ -115,7 +119,7 @@ class OcrCardInfo(BaseModel):
 class OcrNormalCardInfo(BaseModel):
     """The document in FaceID's normalised field names (OCRResult.NormalCardInfo)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     HKIDCard: Document | None = None
     MLIDCard: Document | None = None
@@ -150,7 +154,7 @@ OCR_MEDIA_FIELDS = (
 class OcrResult(BaseModel):
     """One document read by FaceID (intl, CheckMode 1 and 4). Personal data: returned, never logged."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     IsPass: bool | None = Field(default=None, description="Whether the document check passed")
     CardInfo: OcrCardInfo | None = None
@@ -169,6 +173,8 @@ class OcrResult(BaseModel):
 
 class VerificationResult(BaseModel):
     """Answer of `GET /verifications/{BizToken}`."""
+
+    model_config = DEFERRED
 
     BizToken: str
     Status: StatusName = Field(description="Ours, from FaceID's ErrorCode (README: result codes)")
@@ -203,6 +209,8 @@ class ErrorBody(BaseModel):
 class ObjectSource(BaseModel):
     """The uploaded object a session is for; `Version` tells two uploads of one key apart."""
 
+    model_config = DEFERRED
+
     Storage: Literal["s3", "cos"]
     Bucket: str
     Key: str
@@ -218,10 +226,14 @@ class ObjectSource(BaseModel):
 
 
 class UploadSession(Session):
+    model_config = DEFERRED
+
     Source: ObjectSource
 
 
 class UploadFailure(BaseModel):
+    model_config = DEFERRED
+
     Source: ObjectSource | None
     Error: ErrorDetail
     Retryable: bool
@@ -231,6 +243,8 @@ class UploadFailure(BaseModel):
 
 class UploadSummary(BaseModel):
     """What an upload-event invocation returns (for Lambda's on-success/on-failure destinations)."""
+
+    model_config = DEFERRED
 
     Sessions: list[UploadSession] = []
     Failures: list[UploadFailure] = []

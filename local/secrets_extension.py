@@ -86,11 +86,17 @@ def start_in_thread(token: str, fetch: Callable[[str], str | None], ttl_s: float
     return server
 
 
+_clients: list[Any] = []
+
+
 def from_secrets_manager(secret_id: str) -> str | None:
-    """What the real extension does on a cache miss: GetSecretValue with the function's role."""
+    """What the real extension does on a cache miss: GetSecretValue with the function's role (one client,
+    built on first use, as a long-running extension keeps its own)."""
     import boto3
 
-    client = boto3.client("secretsmanager")
+    if not _clients:
+        _clients.append(boto3.client("secretsmanager"))
+    client = _clients[0]
     try:
         return str(client.get_secret_value(SecretId=secret_id)["SecretString"])
     except client.exceptions.ResourceNotFoundException:

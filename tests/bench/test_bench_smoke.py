@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 # Builds two venvs on a fresh clone and runs every script: longer than the suite's default 120 s.
 pytestmark = [pytest.mark.bench, pytest.mark.timeout(900)]
 
-SCRIPTS = ("artifact", "cold_start", "warm", "burst", "burst-threads", "memory")
+SCRIPTS = ("artifact", "cold_start", "import_profile", "warm", "burst", "burst-threads", "memory")
 
 
 def test_every_bench_script_runs_and_reports_both_implementations() -> None:
