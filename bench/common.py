@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import platform
 import socket
 import statistics
 import subprocess
@@ -53,12 +55,33 @@ def venv_python(name: str, requirements: Path, *included: Path) -> Path:
     return python
 
 
+def artifact_dir() -> Path:
+    """Ours as it ships: deploy/package.py's artifact for this machine's architecture, unpacked under .bench/
+    (rebuilt when the code, the lock or the recipe changed)."""
+    sys.path.insert(0, str(ROOT))
+    from deploy import package
+
+    arch = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine()]
+    inputs = [ROOT / "requirements.txt", ROOT / "deploy" / "package.py", ROOT / "handler.py"]
+    inputs += sorted((ROOT / "faceid_fn").rglob("*.py"))
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in inputs)).hexdigest()
+    built, marker = STATE / f"package-{arch}", STATE / f"package-{arch}.digest"
+    if not built.is_dir() or not marker.exists() or marker.read_text() != digest:
+        STATE.mkdir(exist_ok=True)
+        package.build(arch, STATE)
+        marker.write_text(digest)
+    return built
+
+
 def implementations() -> list[Implementation]:
-    """Ours (its runtime requirements, plus the boto3 the Lambda runtime provides) and the baseline,
-    each in its own runtime-Python venv."""
+    """Ours (the deployment artifact first on sys.path, as /var/task is on Lambda; the venv adds what the
+    runtime provides: boto3, snapshot_restore_py) and the baseline, each in its own runtime-Python venv."""
     return [
         Implementation(
-            "ours", venv_python("ours", BENCH / "ours-requirements.txt", ROOT / "requirements.txt"), ROOT, "handler"
+            "ours",
+            venv_python("ours", BENCH / "ours-requirements.txt", ROOT / "requirements.txt"),
+            artifact_dir(),
+            "handler",
         ),
         Implementation(
             "baseline",
@@ -178,7 +201,7 @@ class Deployed:
     no_extension_port: int  # a port nothing listens on: the function without the layer
 
     def env(self, emulator_url: str, *, tracing: bool = True, extension: bool = True, **extra: str) -> dict[str, str]:
-        env = environment(emulator_url, **self.base, **extra)
+        env = environment(emulator_url, **{**self.base, **extra})
         for name in ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"):
             del env[name]  # the credentials come from the secret, as serverless.yml deploys it
         if tracing:

@@ -6,7 +6,8 @@
 Dependencies come from requirements.txt as wheels for the target platform (pip --platform,
 --python-version, --only-binary; no Docker). What the Lambda Python runtime already provides
 (boto3 and botocore's own dependencies) is left out, and so are parts of libraries this function
-never imports (listed in UNUSED, each checked: nothing kept imports them). Everything is compiled
+never imports (listed in UNUSED, each checked: nothing kept imports them), and package `__init__`s that
+import a whole package are made lazy (LAZY_INITS). Everything is compiled
 to bytecode by the target Python version (found with pyenv) and shipped as bytecode only
 (sourceless .pyc: half the size, and nothing to compile at cold start on Lambda's read-only disk;
 tracebacks keep file and line). The zip has fixed timestamps: the same inputs give the same artifact.
@@ -15,6 +16,7 @@ tracebacks keep file and line). The zip has fixed timestamps: the same inputs gi
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import re
 import shutil
@@ -45,6 +47,11 @@ UNUSED = [
     "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui-bundle.min.js",
     "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui.min.css",
 ]
+# Package __init__ modules that import every submodule of a large package, of which the function uses a
+# few: rewritten (lazy_init) so that each name is imported on first use. Powertools' Event Handler loads
+# the AppSync, Bedrock and VPC Lattice resolvers (and asyncio) that way, and its data classes package
+# every event source's class: about 20 ms of each cold start (bench/README.md, import profile).
+LAZY_INITS = ["aws_lambda_powertools/event_handler", "aws_lambda_powertools/utilities/data_classes"]
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 CODE = ["handler.py", "faceid_fn"]
 
@@ -66,6 +73,74 @@ def requirements() -> list[str]:
         if line and re.split(r"[=<>\[ ;]", line, maxsplit=1)[0].lower() not in RUNTIME_PROVIDED:
             pins.append(line)
     return pins
+
+
+def lazy_init(source: str, package: str) -> str:
+    """The source of a package `__init__` that imports the same names on first use (PEP 562 __getattr__).
+
+    Accepts an `__init__` made only of a docstring, `from ... import name [as alias]` statements and an
+    `__all__` list; anything else fails the build (a new release of the library needs a look). A name that
+    is also the name of the submodule it comes from is imported eagerly: once that submodule is imported,
+    the package attribute would be the module, not the name (Python sets it on import).
+    """
+    tree = ast.parse(source)
+    lazy: dict[str, tuple[str, str]] = {}
+    eager: list[str] = []
+    exported: list[str] | None = None
+    doc = ast.get_docstring(tree)
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            module = f"{base}.{node.module}" if node.level else str(node.module)
+            for alias in node.names:
+                name = alias.asname or alias.name
+                if alias.name == "*":
+                    raise SystemExit(f"{package}: star import, cannot be made lazy")
+                if module.rsplit(".", 1)[-1] == name:
+                    eager.append(f"from {module} import {alias.name} as {name}")
+                else:
+                    lazy[name] = (module, alias.name)
+            continue
+        if isinstance(node, ast.ImportFrom):  # from __future__ import ...
+            continue
+        if (
+            isinstance(node, ast.Assign)
+            and [getattr(t, "id", None) for t in node.targets] == ["__all__"]
+            and isinstance(node.value, ast.List | ast.Tuple)
+        ):
+            exported = [ast.literal_eval(e) for e in node.value.elts]
+            continue
+        raise SystemExit(f"{package}: unexpected statement at line {node.lineno}, cannot be made lazy")
+    return "\n".join(
+        [
+            repr(f"{doc or package}\n\n(Made lazy by faceid-fn's deploy/package.py: names load on first use.)"),
+            "import importlib as _importlib",
+            *eager,
+            f"__all__ = {exported!r}" if exported is not None else "",
+            f"_LAZY = {lazy!r}",
+            "",
+            "",
+            "def __getattr__(name):",
+            "    target = _LAZY.get(name)",
+            "    if target is None:",
+            "        try:",
+            "            return _importlib.import_module(f'{__name__}.{name}')",
+            "        except ModuleNotFoundError as exc:",
+            "            if exc.name != f'{__name__}.{name}':",
+            "                raise",
+            "            raise AttributeError(f'module {__name__!r} has no attribute {name!r}') from None",
+            "    value = getattr(_importlib.import_module(target[0]), target[1])",
+            "    globals()[name] = value",
+            "    return value",
+            "",
+            "",
+            "def __dir__():",
+            "    return sorted(set(globals()) | set(_LAZY))",
+            "",
+        ]
+    )
 
 
 def python_for(version: str) -> str:
@@ -106,6 +181,9 @@ def build(arch: str, out: Path) -> Path:
             junk.unlink()
     for junk_file in [*staging.rglob("*.pyi"), *staging.glob("*.dist-info/RECORD")]:
         junk_file.unlink()
+    for package_dir in LAZY_INITS:
+        init = staging / package_dir / "__init__.py"
+        init.write_text(lazy_init(init.read_text(), package_dir.replace("/", ".")))
     subprocess.run(
         [
             python_for(version),

@@ -105,11 +105,22 @@ def test_host_build_imports_and_answers_under_python_312(built: dict[str, Path],
             function_name, memory_limit_in_mb, aws_request_id = "f", 256, "artifact-test"
             invoked_function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:f"
         event = json.loads(sys.stdin.read())
-        print(json.dumps(handler.handler(event, Context())))
+        answer = handler.handler(event, Context())
+        # Powertools' package inits are lazy in the artifact: what the function does not use is not loaded,
+        # and every public name still imports
+        unused = [m for m in ("aws_lambda_powertools.event_handler.appsync", "asyncio",
+                              "aws_lambda_powertools.utilities.data_classes.s3_event") if m in sys.modules]
+        assert not unused, unused
+        from aws_lambda_powertools.event_handler import AppSyncResolver, APIGatewayHttpResolver, content_types
+        from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+        import aws_lambda_powertools.utilities.data_classes as data_classes
+        assert callable(event_source) and data_classes.s3_event.S3Event is S3Event
+        print(json.dumps(answer))
         """
     )
     event = json.loads((ROOT / "events" / "http-api-v2.json").read_text())
-    env = {**function_environment(emulator_server.url), "PATH": "/usr/bin:/bin"}
+    # the sample event names a COS photo by URL: the legacy flow sends it as is (intl would read it from COS)
+    env = {**function_environment(emulator_server.url, FACEID_FLOW="legacy"), "PATH": "/usr/bin:/bin"}
     # WHEN the handler is invoked with the sample event under the runtime's Python
     result = subprocess.run(
         [package.python_for("3.12"), "-I", "-c", script, str(built["out"] / f"package-{HOST_ARCH}"), str(runtime)],
@@ -125,3 +136,40 @@ def test_host_build_imports_and_answers_under_python_312(built: dict[str, Path],
     # THEN it answers like the source does
     assert answer["statusCode"] == 201, answer
     assert set(json.loads(answer["body"])) == {"BizToken", "VerificationUrl", "RequestId", "ExpiresAt"}
+
+
+def test_lazy_init_keeps_every_name_of_a_package_init() -> None:
+    # GIVEN an __init__ in the shape of Powertools' (docstring, from-imports, __all__)
+    source = textwrap.dedent(
+        """
+        \"\"\"Things.\"\"\"
+        from __future__ import annotations
+        from json import dumps as to_json, loads
+        from .machinery import ModuleSpec
+        from .metadata import metadata
+        __all__ = ["to_json", "loads", "ModuleSpec", "metadata"]
+        """
+    )
+    # WHEN it is made lazy, as the stdlib's importlib package (it has those submodules)
+    namespace: dict[str, object] = {"__name__": "importlib"}
+    lazy = package.lazy_init(source, "importlib")
+    exec(compile(lazy, "importlib/__init__.py", "exec"), namespace)  # noqa: S102 (our own generated code)
+    # THEN names resolve on first use, submodules too, and a name equal to its submodule's is eager
+    getattr_ = namespace["__getattr__"]
+    import importlib.machinery
+    import importlib.metadata
+    import importlib.resources
+
+    assert namespace["__all__"] == ["to_json", "loads", "ModuleSpec", "metadata"]
+    assert namespace["metadata"] is importlib.metadata.metadata
+    assert "to_json" not in namespace
+    assert getattr_("to_json") is json.dumps  # type: ignore[operator]
+    assert getattr_("ModuleSpec") is importlib.machinery.ModuleSpec  # type: ignore[operator]
+    assert getattr_("resources") is importlib.resources  # type: ignore[operator]
+    with pytest.raises(AttributeError):
+        getattr_("no_such_thing")  # type: ignore[operator]
+
+
+def test_lazy_init_refuses_an_init_that_does_more_than_import() -> None:
+    with pytest.raises(SystemExit, match="unexpected statement"):
+        package.lazy_init("from .a import b\nsetup()\n", "pkg")
