@@ -1,6 +1,6 @@
 """Cold start: a fresh process to the first answered request (interpreter, import, init, first call).
 
-    python bench/cold_start.py [--rounds N]
+    python bench/cold_start.py [--rounds N] [--before REV]
 
 Runs the baseline and ours in several configurations, one after another within each round (drift on
 the machine hits all alike), against the emulator; medians, and each ratio to the baseline's median.
@@ -11,8 +11,10 @@ Manager (a moto server on 127.0.0.1) through the Parameters and Secrets extensio
 boto3 where the layer is missing. "before" is the function as it was before issue 13 (X-Ray's patch_all
 at init, the secret read with boto3); "as issue 13 measured it" also leaves out Lambda's variables, so the
 X-Ray SDK builds the botocore client of its centralized sampler, which on Lambda it does not.
-SnapStart: init before the snapshot is not timed; the row times the after-restore hooks and the first
-request (Lambda's own restore of the snapshot cannot be measured here).
+With --before REV, ours at that git revision (from source) runs too, in the bench config and as deployed:
+the code before a change, measured side by side with it. SnapStart: init before the snapshot is not timed;
+the row times the after-restore hooks and the first request (Lambda's own restore of the snapshot cannot
+be measured here).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import argparse
 import time
 from dataclasses import dataclass
 
-from common import Deployed, deployed, emulator, environment, implementations, median, report, run_worker
+from common import Deployed, deployed, emulator, environment, implementations, median, report, revision, run_worker
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,23 @@ def env_for(config: Config, faceid_url: str, aws: Deployed) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--before", help="also run ours at this git revision (e.g. main)")
     args = parser.parse_args()
     impls = {i.name: i for i in implementations()}
-    wall: dict[str, list[float]] = {c.label: [] for c in CONFIGS}
-    imports: dict[str, list[float]] = {c.label: [] for c in CONFIGS}
+    configs = list(CONFIGS)
+    if args.before:
+        old = revision(args.before)
+        impls[old.name] = old
+        configs[1:1] = [
+            Config(f"{old.name}, bench config (tracing off, credentials in env)", old.name, deployed=False),
+            Config(f"{old.name}, as deployed (secret via boto3)", old.name, extension=False),
+        ]
+    wall: dict[str, list[float]] = {c.label: [] for c in configs}
+    imports: dict[str, list[float]] = {c.label: [] for c in configs}
     with emulator() as faceid, deployed() as aws:
-        envs = {c.label: env_for(c, faceid.url, aws) for c in CONFIGS}
+        envs = {c.label: env_for(c, faceid.url, aws) for c in configs}
         for _ in range(args.rounds):
-            for config in CONFIGS:
+            for config in configs:
                 started = time.perf_counter()
                 result = run_worker(impls[config.impl], config.mode, envs[config.label])
                 elapsed = time.perf_counter() - started
@@ -76,13 +87,13 @@ def main() -> None:
                 imports[config.label].append(result["import_s"])
     base, base_import = median(wall["baseline"]), median(imports["baseline"])
     rows = []
-    for config in CONFIGS:
+    for config in configs:
         total, imported = median(wall[config.label]), median(imports[config.label])
         if config.mode == "restore":
             rows.append([config.label, total * 1000, "(in the snapshot)", total / base])
         else:
             rows.append([config.label, total * 1000, imported * 1000, total / base])
-    ratios = {c.label: median(wall[c.label]) / base for c in CONFIGS}
+    ratios = {c.label: median(wall[c.label]) / base for c in configs}
     report(
         "cold_start",
         f"Cold start: fresh process to first answer (median of {args.rounds}; ratio to the baseline's total)",

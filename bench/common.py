@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tarfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -71,6 +74,25 @@ def artifact_dir() -> Path:
         package.build(arch, STATE)
         marker.write_text(digest)
     return built
+
+
+def revision(rev: str) -> Implementation:
+    """Ours at another git revision (`git archive` of handler.py and faceid_fn/ under .bench/), run from
+    source in ours' venv: the code before a change, measured in the same run as the code after it."""
+    git = shutil.which("git") or "git"
+    sha = subprocess.run(
+        [git, "-C", str(ROOT), "rev-parse", "--short", rev], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    tree = STATE / f"rev-{sha}"
+    if not tree.is_dir():
+        tree.mkdir(parents=True)
+        archive = subprocess.run(
+            [git, "-C", str(ROOT), "archive", sha, "handler.py", "faceid_fn"], capture_output=True, check=True
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as files:
+            files.extractall(tree, filter="data")
+    python = venv_python("ours", BENCH / "ours-requirements.txt", ROOT / "requirements.txt")
+    return Implementation(f"ours at {sha}", python, tree, "handler")
 
 
 def implementations() -> list[Implementation]:

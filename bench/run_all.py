@@ -2,6 +2,7 @@
 
 python bench/run_all.py            # the sizes the issue asks for (a few minutes on 2 cores)
 python bench/run_all.py --quick    # tiny sizes: checks that every script runs (the test suite's smoke)
+python bench/run_all.py --before REV  # also the cold start of ours at git revision REV (the code before)
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--before", help="cold start of ours at this git revision too (cold_start.py --before)")
     args = parser.parse_args()
     tables = []
     for script, sizes, name in QUICK if args.quick else FULL:
-        subprocess.run([sys.executable, str(BENCH / script), *sizes], check=True, cwd=BENCH)
+        extra = ["--before", args.before] if args.before and script == "cold_start.py" else []
+        subprocess.run([sys.executable, str(BENCH / script), *sizes, *extra], check=True, cwd=BENCH)
         result = json.loads((RESULTS / f"{name}.json").read_text())
         tables.append(result)
     if args.quick:
@@ -62,7 +65,8 @@ def main() -> None:
     body = "\n\n".join(_table(r) for r in tables)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     cores = os.cpu_count()
-    block = f"{START}\n_Last run: {stamp}, `python bench/run_all.py`, {cores} cores._\n\n{body}\n{END}"
+    command = "python bench/run_all.py" + (f" --before {args.before}" if args.before else "")
+    block = f"{START}\n_Last run: {stamp}, `{command}`, {cores} cores._\n\n{body}\n{END}"
     readme.write_text(text[: text.index(START)] + block + text[text.index(END) + len(END) :])
 
 
