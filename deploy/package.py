@@ -49,9 +49,10 @@ UNUSED = [
 ]
 # Package __init__ modules that import every submodule of a large package, of which the function uses a
 # few: rewritten (lazy_init) so that each name is imported on first use. Powertools' Event Handler loads
-# the AppSync, Bedrock and VPC Lattice resolvers (and asyncio) that way, and its data classes package
-# every event source's class: about 20 ms of each cold start (bench/README.md, import profile).
-LAZY_INITS = ["aws_lambda_powertools/event_handler", "aws_lambda_powertools/utilities/data_classes"]
+# the AppSync, Bedrock and VPC Lattice resolvers (and asyncio) that way, its data classes package every
+# event source's class, and wrapt (the X-Ray SDK's patching) its async helpers, asyncio again: about
+# 40 ms of each cold start together (bench/README.md, import profile).
+LAZY_INITS = ["aws_lambda_powertools/event_handler", "aws_lambda_powertools/utilities/data_classes", "wrapt"]
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 CODE = ["handler.py", "faceid_fn"]
 
@@ -78,19 +79,17 @@ def requirements() -> list[str]:
 def lazy_init(source: str, package: str) -> str:
     """The source of a package `__init__` that imports the same names on first use (PEP 562 __getattr__).
 
-    Accepts an `__init__` made only of a docstring, `from ... import name [as alias]` statements and an
-    `__all__` list; anything else fails the build (a new release of the library needs a look). A name that
-    is also the name of the submodule it comes from is imported eagerly: once that submodule is imported,
-    the package attribute would be the module, not the name (Python sets it on import).
+    Its `from ... import name [as alias]` statements become lazy; every other statement (docstring,
+    `__all__`, version strings, small helpers) is kept as is, provided it uses none of the lazy names (it
+    runs at import, before any of them is loaded: the build fails otherwise, and on star imports). A name
+    that is also the name of the submodule it comes from is imported eagerly: once that submodule is
+    imported, Python sets the package attribute to the module, which would shadow the name.
     """
     tree = ast.parse(source)
     lazy: dict[str, tuple[str, str]] = {}
     eager: list[str] = []
-    exported: list[str] | None = None
-    doc = ast.get_docstring(tree)
+    kept: list[ast.stmt] = []
     for node in tree.body:
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            continue
         if isinstance(node, ast.ImportFrom) and node.module != "__future__":
             base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
             module = f"{base}.{node.module}" if node.level else str(node.module)
@@ -102,23 +101,22 @@ def lazy_init(source: str, package: str) -> str:
                     eager.append(f"from {module} import {alias.name} as {name}")
                 else:
                     lazy[name] = (module, alias.name)
-            continue
-        if isinstance(node, ast.ImportFrom):  # from __future__ import ...
-            continue
-        if (
-            isinstance(node, ast.Assign)
-            and [getattr(t, "id", None) for t in node.targets] == ["__all__"]
-            and isinstance(node.value, ast.List | ast.Tuple)
-        ):
-            exported = [ast.literal_eval(e) for e in node.value.elts]
-            continue
-        raise SystemExit(f"{package}: unexpected statement at line {node.lineno}, cannot be made lazy")
+        elif isinstance(node, ast.Import | ast.ImportFrom):  # plain imports, from __future__
+            kept.append(node)
+        else:
+            kept.append(node)
+    for node in kept:
+        used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} & set(lazy)
+        if used:
+            raise SystemExit(f"{package}: line {node.lineno} uses {sorted(used)} at import, cannot be made lazy")
+    body = ast.unparse(ast.Module(body=kept, type_ignores=[]))
     return "\n".join(
         [
-            repr(f"{doc or package}\n\n(Made lazy by faceid-fn's deploy/package.py: names load on first use.)"),
+            body,
+            "",
+            "# Made lazy by faceid-fn's deploy/package.py: the names below load on first use.",
             "import importlib as _importlib",
             *eager,
-            f"__all__ = {exported!r}" if exported is not None else "",
             f"_LAZY = {lazy!r}",
             "",
             "",
