@@ -47,6 +47,7 @@ CONFIGS = [
     Config("ours as deployed, no extension layer (secret via boto3)", "ours", extension=False),
     Config("ours as deployed, X-Ray SDK disabled (no traces)", "ours", extra=(("AWS_XRAY_SDK_ENABLED", "false"),)),
     Config("ours as deployed, tracing off", "ours", tracing=False),
+    Config("ours as deployed, without the session ledger", "ours", extra=(("SESSIONS_TABLE", ""),)),
     Config("**ours as deployed**", "ours"),
     Config("ours as deployed, SnapStart: restore hooks + first request", "ours", mode="restore"),
 ]  # fmt: skip

@@ -210,6 +210,7 @@ def dynamodb() -> Iterator[dict[str, str]]:
 
 
 CREDENTIALS_SECRET = "faceid-fn/bench/tencent-credentials"
+SESSIONS_TABLE = "faceid-fn-sessions-bench"
 SESSION_TOKEN = "BenchFunctionSessionToken0000000000"
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
@@ -236,7 +237,8 @@ class Deployed:
 
 @contextmanager
 def deployed() -> Iterator[Deployed]:
-    """A moto server on 127.0.0.1 holding the credentials secret, the Parameters and Secrets extension's
+    """A moto server on 127.0.0.1 holding the credentials secret and the session ledger's table (serverless.yml
+    deploys both), the Parameters and Secrets extension's
     stand-in (local/secrets_extension.py: it reads that secret on every request, as a new instance's
     extension does on its empty cache), and a UDP socket where the X-Ray daemon would listen."""
     moto_port, extension_port = free_port(), free_port()
@@ -247,6 +249,7 @@ def deployed() -> Iterator[Deployed]:
         "AWS_REGION": "ap-southeast-1",
         "AWS_DEFAULT_REGION": "ap-southeast-1",
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{moto_port}",
+        "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{moto_port}",
     }
     python = str(ROOT / ".venv" / "bin" / "python")
     moto = subprocess.Popen(
@@ -264,6 +267,11 @@ def deployed() -> Iterator[Deployed]:
             f".create_secret(Name={CREDENTIALS_SECRET!r}, SecretString={secret!r})"
         )
         subprocess.run([python, "-c", create], env={**os.environ, **aws}, check=True)
+        ledger = (
+            "import boto3; from local.seed import create_sessions_table as c;"
+            f" c(boto3.client('dynamodb'), {SESSIONS_TABLE!r})"
+        )
+        subprocess.run([python, "-c", ledger], cwd=ROOT, env={**os.environ, **aws}, check=True)
         extension = subprocess.Popen(
             [python, "-m", "local.secrets_extension", "--port", str(extension_port), "--token", SESSION_TOKEN],
             cwd=ROOT,
@@ -292,6 +300,7 @@ def deployed() -> Iterator[Deployed]:
             "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{xray.getsockname()[1]}",
             "POWERTOOLS_SERVICE_NAME": "faceid-fn",
             "FACEID_CREDENTIALS_SECRET": CREDENTIALS_SECRET,
+            "SESSIONS_TABLE": SESSIONS_TABLE,  # the session ledger: each start is recorded (DynamoDB)
             "FACEID_CREDENTIALS_MAX_AGE_S": "300",
             "SECRETS_MANAGER_TTL": "150",
         }

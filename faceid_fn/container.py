@@ -121,15 +121,43 @@ def warm_up() -> None:
         raise ConfigError(f"faceid-fn configuration error: {exc.message}") from None
 
 
+def prime() -> None:
+    """Load what the first requests would otherwise load (SnapStart's before-snapshot hook: whatever is
+    loaded now is in the snapshot). boto3, and the service models of the AWS clients this configuration
+    builds on its request paths (the session ledger's DynamoDB on every start, pacing and idempotency,
+    EventBridge for completions): the clients built later reuse the models the default session cached."""
+    loaded = settings()
+    services: list[Any] = []  # service names (boto3's stubs type each as a Literal)
+    if loaded.sessions_table or loaded.faceid_pacing_table or loaded.idempotency_table:
+        services.append("dynamodb")
+    if loaded.event_bus_name:
+        services.append("events")
+    if not services:
+        return
+    import boto3
+
+    from faceid_fn.aws import bounded_config
+
+    for service in services:
+        boto3.client(service, config=bounded_config()).close()
+
+
 def drop_connections() -> None:
-    """Close pooled connections and let cached credentials be read again (SnapStart's hooks). The FaceID
-    client stays (its sessions reconnect on next use; its last good credentials remain the fallback of a
-    failed read); the AWS clients built so far are dropped and built again when next needed."""
+    """Close pooled connections and let cached credentials be read again (SnapStart's hooks). The clients
+    stay (their sessions reconnect on next use; the FaceID client's last good credentials remain the
+    fallback of a failed read); the Powertools-built ones (idempotency, COS) are built again when needed."""
     if faceid.cache_info().currsize:
         faceid().close()
-    if s3.cache_info().currsize:
-        s3().close()
-    for built in (start_with_key, start_for_object, idempotency, cos, s3):
+    clients = [s3()] if s3.cache_info().currsize else []
+    for holder in (ledger, publisher):
+        if holder.cache_info().currsize:
+            clients.append(getattr(holder(), "_client", None))
+    for client in clients:
+        if client is not None:
+            client.close()
+    if _webhook_secrets.cache_info().currsize:
+        _webhook_secrets().clear_cache()  # the webhook signing secret is read again too
+    for built in (start_with_key, start_for_object, idempotency, cos):
         built.cache_clear()
 
 

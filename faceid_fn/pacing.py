@@ -147,12 +147,11 @@ class Pacer:
             return None
 
     def close(self) -> None:
-        """Close and forget the DynamoDB client (SnapStart: no pooled connection survives a snapshot)."""
+        """Close the DynamoDB client's pooled connections (SnapStart); it reconnects on next use."""
         with self._client_lock:
             close = getattr(self._client, "close", None)
             if callable(close):
                 close()
-            self._client = None
 
     def _dynamodb(self) -> Any:
         with self._client_lock:  # boto3's default session is not safe to build clients from in parallel

@@ -138,3 +138,49 @@ def test_after_a_restore_a_failed_credentials_read_falls_back_to_the_snapshot_va
     assert warm(http_event(body=start_body())).status == 201
     assert snapshot_env.calls[-1]["secret_id"] == "AKIDsnapA"
     assert "using the last good value" in logs.text
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_snapshot_holds_the_aws_clients_the_first_requests_need_and_they_reconnect_after_a_restore(
+    snapshot_env: Emulator, configure: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from faceid_fn import container
+    from tests.aws import AWS_REGION, EVENT_BUS, SESSIONS_TABLE, create_ledger_and_bus
+
+    # GIVEN the session ledger and the completion bus, as serverless.yml deploys them
+    create_ledger_and_bus()
+    configure(
+        FACEID_CREDENTIALS_SECRET=SECRET_NAME,
+        SESSIONS_TABLE=SESSIONS_TABLE,
+        EVENT_BUS_NAME=EVENT_BUS,
+    )
+    for name in ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"):
+        monkeypatch.delenv(name)
+    import handler
+
+    importlib.reload(handler)  # init, as before a snapshot: no AWS client built yet
+    created: list[str] = []
+    real_client = boto3.client
+
+    def counting_client(service: str, *args: Any, **kwargs: Any) -> Any:
+        created.append(service)
+        return real_client(service, *args, **kwargs)
+
+    monkeypatch.setattr(boto3, "client", counting_client)
+    # WHEN Lambda takes the snapshot
+    run_before_snapshot()
+    # THEN the before-snapshot hook loaded the clients' service models (the ledger's DynamoDB, EventBridge)
+    assert sorted(created) == ["dynamodb", "events"]
+    # AND after a restore, a start is recorded in the ledger through a client that reconnects
+    run_after_restore()
+    assert warm(http_event(body=start_body())).status == 201
+    ledger = container.ledger()
+    assert ledger is not None
+    items = real_client("dynamodb", region_name=AWS_REGION).scan(TableName=SESSIONS_TABLE)["Items"]
+    assert len(items) == 1
+    run_before_snapshot()
+    run_after_restore()
+    assert warm(http_event(body=start_body())).status == 201
+    assert len(real_client("dynamodb", region_name=AWS_REGION).scan(TableName=SESSIONS_TABLE)["Items"]) == 2
