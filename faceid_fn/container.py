@@ -140,6 +140,14 @@ def prime() -> None:
 
     for service in services:
         boto3.client(service, config=bounded_config()).close()
+    # The ledger's and the publisher's own clients too (built on first use by their private builders):
+    # after a restore, a start or a completion then only reconnects.
+    for holder, builder in ((ledger, "_dynamodb"), (publisher, "_events")):
+        if holder is publisher and not loaded.event_bus_name:
+            continue
+        build = getattr(holder(), builder, None)
+        if callable(build):
+            build()
 
 
 def drop_connections() -> None:
