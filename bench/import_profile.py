@@ -41,7 +41,7 @@ WHY = {
     "charset_normalizer": "via requests (both)",
     "http": "stdlib HTTP (both)",
     "email": "stdlib, via importlib.metadata and requests",
-    "importlib": "stdlib (importlib.metadata: pydantic's plugin loader)",
+    "importlib": "stdlib (importlib.metadata: the Tencent SDK's imports, and pydantic's plugin loader)",
 }
 
 
