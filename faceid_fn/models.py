@@ -88,8 +88,8 @@ class VerificationDetail(BaseModel):
 Document = dict[str, str | dict[str, str | None] | None]
 
 
-class OcrCardInfo(BaseModel):
-    """The document FaceID read, by type (OCRResult.CardInfo); one of them is set."""
+class _Documents(BaseModel):
+    """The document types both of OCRResult's readings name (the official SDK's CardInfo and NormalCardInfo)."""
 
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
@@ -109,6 +109,11 @@ class OcrCardInfo(BaseModel):
     MacaoIDCard: Document | None = None
     TaiWanIDCard: Document | None = None
     JapanIDCard: Document | None = None
+
+
+class OcrCardInfo(_Documents):
+    """The document FaceID read, by type (OCRResult.CardInfo); one of them is set."""
+
     BangladeshIDCard: Document | None = None
     NigeriaIDCard: Document | None = None
     NigeriaDrivingLicense: Document | None = None
@@ -116,28 +121,10 @@ class OcrCardInfo(BaseModel):
     PakistanDrivingLicense: Document | None = None
 
 
-class OcrNormalCardInfo(BaseModel):
+class OcrNormalCardInfo(_Documents):
     """The document in FaceID's normalised field names (OCRResult.NormalCardInfo)."""
 
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-
-    HKIDCard: Document | None = None
-    MLIDCard: Document | None = None
-    PhilippinesVoteID: Document | None = None
-    IndonesiaIDCard: Document | None = None
-    PhilippinesDrivingLicense: Document | None = None
-    PhilippinesTinID: Document | None = None
-    PhilippinesSSSID: Document | None = None
-    PhilippinesUMID: Document | None = None
-    InternationalIDPassport: Document | None = None
-    GeneralCard: Document | None = None
-    IndonesiaDrivingLicense: Document | None = None
-    ThailandIDCard: Document | None = None
-    SingaporeIDCard: Document | None = None
-    MacaoIDCard: Document | None = None
     MainlandIDCard: Document | None = None
-    JapanIDCard: Document | None = None
-    TaiWanIDCard: Document | None = None
     HMTPermitCard: Document | None = None
 
 
