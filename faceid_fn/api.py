@@ -128,7 +128,8 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         trace_id = logger.get_correlation_id() or _request_id(app)
         subject = caller_subject(app.current_event.raw_event)
         if idempotency_key and container.idempotency().enabled:
-            start = container.start_with_key()
+            # one session per key; the same key with another body is a conflict
+            start = container.idempotency().once(start_keyed, model=Session, key_path="Key", payload_path="Body")
             container.idempotency().register(app.lambda_context)
             # A key is the caller's own: with the JWT authorizer on, another caller's same key is another key.
             key = f"{subject}\n{idempotency_key}" if subject else idempotency_key

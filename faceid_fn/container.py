@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,6 @@ if TYPE_CHECKING:
     from faceid_fn.completion import Publisher
     from faceid_fn.idempotency import Idempotency
     from faceid_fn.ledger import Ledger
-    from faceid_fn.models import Session, UploadSession
     from faceid_fn.storage import Cos
 
 
@@ -42,24 +40,6 @@ def idempotency() -> Idempotency:
     from faceid_fn.idempotency import Idempotency
 
     return Idempotency(settings().idempotency_table, settings().replay_ttl_s)
-
-
-@cache
-def start_for_object() -> Callable[..., UploadSession]:
-    """uploads.start_for_object, run once per object when idempotency is on."""
-    from faceid_fn.models import UploadSession
-    from faceid_fn.uploads import start_for_object as start
-
-    return idempotency().once(start, model=UploadSession, key_path="Key")
-
-
-@cache
-def start_with_key() -> Callable[..., Session]:
-    """api's keyed start: one session per Idempotency-Key, a conflict for the same key with another body."""
-    from faceid_fn.api import start_keyed
-    from faceid_fn.models import Session
-
-    return idempotency().once(start_keyed, model=Session, key_path="Key", payload_path="Body")
 
 
 @cache
@@ -165,15 +145,13 @@ def drop_connections() -> None:
             client.close()
     if _webhook_secrets.cache_info().currsize:
         _webhook_secrets().clear_cache()  # the webhook signing secret is read again too
-    for built in (start_with_key, start_for_object, idempotency, cos):
+    for built in (idempotency, cos):
         built.cache_clear()
 
 
 def reset() -> None:
     """Forget what was built (tests change the environment between cases)."""
     for built in (
-        start_with_key,
-        start_for_object,
         idempotency,
         cos,
         s3,

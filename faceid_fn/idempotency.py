@@ -46,6 +46,7 @@ class Idempotency:
         self.table = table
         self.ttl_s = ttl_s
         self._configs: list[IdempotencyConfig] = []
+        self._wrapped: dict[Callable[..., Any], Callable[..., Any]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -59,9 +60,19 @@ class Idempotency:
         key_path: str,
         payload_path: str = "",
     ) -> Callable[..., M]:
-        """`function(request=...)` run once per `request[key_path]`; same key + other payload -> conflict."""
+        """`function(request=...)` run once per `request[key_path]`; same key + other payload -> conflict.
+        Built once per function and container (each has its persistence layer and DynamoDB client)."""
         if self.table is None:
             return function
+        if function not in self._wrapped:
+            self._wrapped[function] = self._wrap(
+                function, table=self.table, model=model, key_path=key_path, payload_path=payload_path
+            )
+        return self._wrapped[function]
+
+    def _wrap(
+        self, function: Callable[..., M], *, table: str, model: type[M], key_path: str, payload_path: str
+    ) -> Callable[..., M]:
         config = IdempotencyConfig(
             event_key_jmespath=key_path,
             payload_validation_jmespath=payload_path,
@@ -71,7 +82,7 @@ class Idempotency:
         )
         self._configs.append(config)
         # One persistence layer per function: a layer keeps the configuration of its first caller.
-        store = DynamoDBPersistenceLayer(table_name=self.table, boto_config=bounded_config())
+        store = DynamoDBPersistenceLayer(table_name=table, boto_config=bounded_config())
         wrapped = idempotent_function(
             function,
             data_keyword_argument="request",

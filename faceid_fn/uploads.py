@@ -262,7 +262,7 @@ INTERNAL_ERROR = "InternalError"
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = container.settings()
-    start = container.start_for_object()
+    start = container.idempotency().once(start_for_object, model=UploadSession, key_path="Key")  # once per object
     container.idempotency().register(context)
     summary = UploadSummary()
     for record in event["Records"]:
