@@ -107,6 +107,23 @@ class Emulator:
         return list(self.state.calls)
 
 
+# The Parameters and Secrets extension's stand-in (local/secrets_extension.py): the secret's name, and the
+# function's session token the extension checks. A module using `extension` defines `secrets` (name -> value).
+SECRET_NAME = "faceid-fn/tencent-credentials"
+SESSION_TOKEN = "FunctionSessionTokenForTestsOnly000000"
+
+
+@pytest.fixture
+def extension(secrets: dict[str, str]) -> Iterator[Any]:
+    from local.secrets_extension import start_in_thread
+
+    # ttl 0: the stand-in reads "Secrets Manager" on every request, as the real one does once its TTL passed
+    server = start_in_thread(SESSION_TOKEN, secrets.get, ttl_s=0)
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

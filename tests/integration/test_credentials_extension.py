@@ -8,23 +8,32 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 
 from faceid_fn.config import ConfigError
-from local.secrets_extension import SecretsExtension, start_in_thread
+from local.secrets_extension import SecretsExtension
 from tests.aws import AWS_REGION
-from tests.conftest import ROOT, Emulator, LambdaContext, LogLines, Response, free_port, http_event, start_body
+from tests.conftest import (
+    ROOT,
+    SECRET_NAME,
+    SESSION_TOKEN,
+    Emulator,
+    LambdaContext,
+    LogLines,
+    Response,
+    free_port,
+    http_event,
+    start_body,
+)
 from tests.secret_scan import find_secrets
 
 # Written for the legacy flow (COS URL sent as is), as test_credentials.py.
 pytestmark = [pytest.mark.usefixtures("aws"), pytest.mark.legacy_flow]
 
-SECRET_NAME = "faceid-fn/tencent-credentials"
-SESSION_TOKEN = "FunctionSessionTokenForTestsOnly000000"
 KEY_A = "ExtensionSecretKeyA00000000000000000"
 KEY_B = "ExtensionSecretKeyB00000000000000000"
 
@@ -33,15 +42,6 @@ KEY_B = "ExtensionSecretKeyB00000000000000000"
 def secrets() -> dict[str, str]:
     """What Secrets Manager holds, as the extension would read it (by secret id)."""
     return {SECRET_NAME: json.dumps({"SecretId": "AKIDextensionA", "SecretKey": KEY_A})}
-
-
-@pytest.fixture
-def extension(secrets: dict[str, str]) -> Iterator[SecretsExtension]:
-    # ttl 0: the stand-in reads "Secrets Manager" on every request, as the real one does once its TTL passed
-    server = start_in_thread(SESSION_TOKEN, secrets.get, ttl_s=0)
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

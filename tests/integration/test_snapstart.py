@@ -6,18 +6,25 @@ from __future__ import annotations
 import importlib
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 import snapshot_restore_py
 
-from local.secrets_extension import SecretsExtension, start_in_thread
-from tests.conftest import Emulator, LambdaContext, LogLines, Response, http_event, start_body
+from local.secrets_extension import SecretsExtension
+from tests.conftest import (
+    SECRET_NAME,
+    SESSION_TOKEN,
+    Emulator,
+    LambdaContext,
+    LogLines,
+    Response,
+    http_event,
+    start_body,
+)
 
-SECRET_NAME = "faceid-fn/tencent-credentials"
-SESSION_TOKEN = "FunctionSessionTokenForTestsOnly000000"
 KEY_A = "SnapStartSecretKeyA00000000000000000"
 KEY_B = "SnapStartSecretKeyB00000000000000000"
 
@@ -37,14 +44,6 @@ def run_after_restore() -> None:
 @pytest.fixture
 def secrets() -> dict[str, str]:
     return {SECRET_NAME: json.dumps({"SecretId": "AKIDsnapA", "SecretKey": KEY_A})}
-
-
-@pytest.fixture
-def extension(secrets: dict[str, str]) -> Iterator[SecretsExtension]:
-    server = start_in_thread(SESSION_TOKEN, secrets.get, ttl_s=0)
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
