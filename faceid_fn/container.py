@@ -104,8 +104,9 @@ def warm_up() -> None:
 def prime() -> None:
     """Load what the first requests would otherwise load (SnapStart's before-snapshot hook: whatever is
     loaded now is in the snapshot). boto3, and the service models of the AWS clients this configuration
-    builds on its request paths (the session ledger's DynamoDB on every start, pacing and idempotency,
-    EventBridge for completions): the clients built later reuse the models the default session cached."""
+    builds on its request paths (DynamoDB for pacing and idempotency, EventBridge for completions): the
+    clients built later reuse the models the default session cached. The session ledger's thin DynamoDB
+    client (faceid_fn.dynamodb, no service model) is built too, with botocore's signing code imported."""
     loaded = settings()
     services: list[Any] = []  # service names (boto3's stubs type each as a Literal)
     if loaded.sessions_table or loaded.faceid_pacing_table or loaded.idempotency_table:
@@ -121,7 +122,8 @@ def prime() -> None:
     for service in services:
         boto3.client(service, config=bounded_config()).close()
     # The ledger's and the publisher's own clients too (built on first use by their private builders):
-    # after a restore, a start or a completion then only reconnects.
+    # after a restore, a start or a completion then only reconnects (and the ledger's client reads the
+    # credentials again: its close() in drop_connections forgets them).
     for holder, builder in ((ledger, "_dynamodb"), (publisher, "_events")):
         if holder is publisher and not loaded.event_bus_name:
             continue

@@ -6,16 +6,16 @@ left in memory is shared by all instances and may be old when they resume:
 - the random generator's state: every instance would draw the same numbers (the SDK's request Nonce,
   retry jitter), so it is re-seeded from the OS;
 - pooled connections (the Tencent SDK's requests.Session, the upload session, boto3 clients, the
-  Parameters and Secrets extension's session): their sockets belong to the machine that took the
-  snapshot, so they are closed before the snapshot and again after the restore (sessions and clients
-  open new ones on next use);
+  ledger's DynamoDB session, the Parameters and Secrets extension's session): their sockets belong to
+  the machine that took the snapshot, so they are closed before the snapshot and again after the
+  restore (sessions and clients open new ones on next use);
 - cached credentials: the secret may have been rotated since the snapshot, so it is read again on the
   first request (the value read at init stays only as the fallback for a failed read); the webhook
   signing secret too.
 
 Before the snapshot, the hook also loads boto3 and the AWS service models that the first requests would
-load (`container.prime`): the session ledger records every start in DynamoDB, and without SnapStart the
-first request of each instance pays for boto3 (bench/README.md).
+load (`container.prime`), and builds the session ledger's thin DynamoDB client (faceid_fn/dynamodb.py),
+which records every start.
 
 The hooks are registered with AWS's `snapshot_restore_py` (in Lambda's Python runtimes; the runtime
 calls `get_before_snapshot()` / `get_after_restore()` entries as `func(*args, **kwargs)`). Where the

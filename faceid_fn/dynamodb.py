@@ -1,0 +1,242 @@
+"""A thin DynamoDB client for the session ledger: the JSON protocol over `requests`, signed by botocore.
+
+Why: `import boto3` and `boto3.client("dynamodb")` cost about 100 ms (loading the service model, building
+the client class), plus the first call through botocore's event machinery, on the first request of every
+instance, because the ledger records every start (bench/README.md, issue 13). DynamoDB's wire protocol is
+small: one POST of a JSON body per operation. This client speaks it directly and uses only the cheap parts
+of botocore (`botocore.auth`, `botocore.awsrequest`, `botocore.credentials`: about 30 ms of imports,
+no service model).
+
+What it does, as boto3's low-level client would for the ledger's calls:
+- `put_item`, `get_item`, `update_item`, `query`, `delete_item` (and `call(operation, params)` for any
+  other operation) take the same keyword arguments and return the same dict: DynamoDB's JSON answer
+  (attribute values in DynamoDB JSON, `{"S": ...}`, `{"N": "1"}`) plus `ResponseMetadata`. Not converted:
+  binary values (`B`, `BS`) stay base64 strings, where boto3 would give bytes (the ledger stores none).
+- POST to `https://dynamodb.<region>.amazonaws.com/`, or to `AWS_ENDPOINT_URL_DYNAMODB` /
+  `AWS_ENDPOINT_URL` when set (as botocore honours them, unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`),
+  with `X-Amz-Target: DynamoDB_20120810.<Operation>` and `Content-Type: application/x-amz-json-1.0`,
+  signed with botocore's `SigV4Auth` (service `dynamodb`).
+- Credentials: from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`:
+  what Lambda gives a function) through botocore's `EnvProvider`; only when the environment has none,
+  from a full botocore session's resolver chain (container credentials, profiles, IMDS...). `close()`
+  forgets them as well as the pooled connections (SnapStart's hooks call it): read again on next use.
+- Errors: an error answer raises `botocore.exceptions.ClientError` with `Error.Code` from the answer's
+  `__type` (after the `#`), and `Error.Message`; as boto3 does, of a subclass named after the code, which
+  `client.exceptions.<Code>` gives (`except client.exceptions.ConditionalCheckFailedException`).
+  Connection failures and timeouts raise botocore's `EndpointConnectionError`, `ConnectTimeoutError`,
+  `ReadTimeoutError` (all `BotoCoreError`).
+- Bounded: the connect and read timeouts of `faceid_fn.aws` (2 s, 5 s). Retries as boto3's standard mode
+  for throttling and server errors (`ProvisionedThroughputExceededException`, `ThrottlingException`,
+  `RequestLimitExceeded`, `InternalServerError`, any 5xx) and for failed connections: at most
+  MAX_ATTEMPTS attempts, with full-jitter exponential back-off (random 0..50 ms, then 0..100 ms). A read
+  timeout is not retried (the write may have been done; and the budget stays within seconds).
+- Traced: on Lambda with tracing on, the X-Ray SDK's `requests` patch (applied at init, observability.py)
+  records each attempt as an HTTP subsegment (botocore's patch, which named the operation, is not involved).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+
+from faceid_fn.aws import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
+
+TARGET_PREFIX = "DynamoDB_20120810."
+CONTENT_TYPE = "application/x-amz-json-1.0"
+MAX_ATTEMPTS = 3
+BACKOFF_BASE_S = 0.05
+RETRIED_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+
+
+def endpoint_url(region: str) -> str:
+    """Where DynamoDB is: the configured endpoint (botocore's variables) or the region's public one."""
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
+        configured = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+        if configured:
+            return configured
+    return f"https://dynamodb.{region}.amazonaws.com/"
+
+
+class _Exceptions:
+    """`client.exceptions.<Code>`: one ClientError subclass per error code, made on first use (as boto3's)."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[ClientError]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, code: str) -> type[ClientError]:
+        from botocore.exceptions import ClientError
+
+        with self._lock:
+            found = self._classes.get(code)
+            if found is None:
+                found = type(code, (ClientError,), {})
+                self._classes[code] = found
+            return found
+
+    def __getattr__(self, code: str) -> type[ClientError]:
+        if code.startswith("_"):
+            raise AttributeError(code)
+        return self.of(code)
+
+
+class DynamoDB:
+    """DynamoDB's JSON protocol over one `requests.Session`, SigV4-signed (see the module's docstring)."""
+
+    def __init__(self, region: str | None = None, endpoint: str | None = None) -> None:
+        self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        self.endpoint = endpoint or endpoint_url(self.region)
+        self.exceptions = _Exceptions()
+        self._session: requests.Session | None = None
+        self._credentials: Any = None
+        self._lock = threading.Lock()
+
+    # The operations the ledger calls (same keyword arguments as boto3's client).
+    def put_item(self, **params: Any) -> dict[str, Any]:
+        return self.call("PutItem", params)
+
+    def get_item(self, **params: Any) -> dict[str, Any]:
+        return self.call("GetItem", params)
+
+    def update_item(self, **params: Any) -> dict[str, Any]:
+        return self.call("UpdateItem", params)
+
+    def delete_item(self, **params: Any) -> dict[str, Any]:
+        return self.call("DeleteItem", params)
+
+    def query(self, **params: Any) -> dict[str, Any]:
+        return self.call("Query", params)
+
+    def close(self) -> None:
+        """Close pooled connections and forget the credentials (both come back on next use)."""
+        with self._lock:
+            session, self._session, self._credentials = self._session, None, None
+        if session is not None:
+            session.close()
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One DynamoDB operation (`PutItem`...): its answer, or ClientError / BotoCoreError."""
+        body = json.dumps(params, separators=(",", ":")).encode()
+        attempt = 1
+        while True:
+            try:
+                response = self._send(operation, body)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failure = self._connection_error(exc)
+                if attempt >= MAX_ATTEMPTS or not _retried_failure(exc):
+                    raise failure from exc
+            else:
+                if response.status_code < 300:
+                    answer: dict[str, Any] = response.json() if response.content else {}
+                    answer["ResponseMetadata"] = _metadata(response, attempt - 1)
+                    return answer
+                error = self._client_error(operation, response, attempt - 1)
+                code = error.response["Error"]["Code"]
+                if attempt >= MAX_ATTEMPTS or not (code in RETRIED_CODES or response.status_code >= 500):
+                    raise error
+            time.sleep(random.uniform(0, BACKOFF_BASE_S * 2 ** (attempt - 1)))  # noqa: S311 (jitter, not a secret)
+            attempt += 1
+
+    def _send(self, operation: str, body: bytes) -> requests.Response:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        request = AWSRequest(
+            method="POST",
+            url=self.endpoint,
+            data=body,
+            headers={"X-Amz-Target": TARGET_PREFIX + operation, "Content-Type": CONTENT_TYPE},
+        )
+        SigV4Auth(self._frozen_credentials(), "dynamodb", self.region).add_auth(request)
+        return self._http().post(
+            self.endpoint,
+            data=body,
+            headers=dict(request.headers.items()),
+            timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+        )
+
+    def _http(self) -> requests.Session:
+        with self._lock:
+            if self._session is None:
+                self._session = requests.Session()
+            return self._session
+
+    def _frozen_credentials(self) -> Any:
+        with self._lock:
+            if self._credentials is None:
+                self._credentials = resolve_credentials()
+            credentials = self._credentials
+        return credentials.get_frozen_credentials()  # refreshed first where they expire (not the env's)
+
+    def _client_error(self, operation: str, response: requests.Response, retries: int) -> ClientError:
+        try:
+            parsed = response.json()
+        except ValueError:
+            parsed = {}
+        if not isinstance(parsed, dict):
+            parsed = {}
+        kind = str(parsed.pop("__type", "") or response.headers.get("x-amzn-ErrorType", ""))
+        code = kind.rsplit("#", 1)[-1].split(":", 1)[0] or str(response.status_code)
+        message = parsed.pop("message", None) or parsed.pop("Message", None) or ""
+        error_response: Any = {
+            **parsed,
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": _metadata(response, retries),
+        }
+        return self.exceptions.of(code)(error_response, operation)
+
+    def _connection_error(self, exc: Exception) -> Exception:
+        from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+        if isinstance(exc, requests.ConnectTimeout):
+            return ConnectTimeoutError(endpoint_url=self.endpoint, error=exc)
+        if isinstance(exc, requests.Timeout):
+            return ReadTimeoutError(endpoint_url=self.endpoint, error=exc)
+        return EndpointConnectionError(endpoint_url=self.endpoint, error=exc)
+
+
+def resolve_credentials() -> Any:
+    """AWS credentials: the environment's (botocore's EnvProvider), else botocore's whole chain."""
+    from botocore.credentials import EnvProvider
+
+    found = EnvProvider().load()
+    if found is None:
+        import botocore.session
+
+        found = botocore.session.get_session().get_credentials()
+    if found is None:
+        from botocore.exceptions import NoCredentialsError
+
+        raise NoCredentialsError()
+    return found
+
+
+def _retried_failure(exc: Exception) -> bool:
+    """A connection that failed or did not open in time is retried; a read that timed out is not."""
+    return isinstance(exc, requests.ConnectTimeout) or not isinstance(exc, requests.Timeout)
+
+
+def _metadata(response: requests.Response, retries: int) -> dict[str, Any]:
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    return {
+        "RequestId": headers.get("x-amzn-requestid", ""),
+        "HTTPStatusCode": response.status_code,
+        "HTTPHeaders": headers,
+        "RetryAttempts": retries,
+    }
