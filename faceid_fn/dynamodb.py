@@ -100,6 +100,13 @@ class DynamoDB:
     """DynamoDB's JSON protocol over one `requests.Session`, SigV4-signed (see the module's docstring)."""
 
     def __init__(self, region: str | None = None, endpoint: str | None = None) -> None:
+        # botocore's signing, request and credential code, loaded with the client (built on first use, or
+        # by SnapStart's before-snapshot hook: then it is in the snapshot, not on the first request's path)
+        import botocore.auth
+        import botocore.awsrequest
+        import botocore.credentials
+        import botocore.exceptions  # noqa: F401
+
         self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         self.endpoint = endpoint or endpoint_url(self.region)
         self.exceptions = _Exceptions()
