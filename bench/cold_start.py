@@ -11,10 +11,10 @@ Manager (a moto server on 127.0.0.1) through the Parameters and Secrets extensio
 boto3 where the layer is missing. "before" is the function as it was before issue 13 (X-Ray's patch_all
 at init, the secret read with boto3); "as issue 13 measured it" also leaves out Lambda's variables, so the
 X-Ray SDK builds the botocore client of its centralized sampler, which on Lambda it does not.
-With --before REV, ours at that git revision (from source) runs too, in the bench config and as deployed:
-the code before a change, measured side by side with it. SnapStart: init before the snapshot is not timed;
-the row times the after-restore hooks and the first request (Lambda's own restore of the snapshot cannot
-be measured here).
+With --before REV, ours at that git revision (from source) runs too, in the bench config and as deployed
+(with and without the session ledger): the code before a change, measured side by side with it.
+SnapStart: init before the snapshot is not timed; the row times the after-restore hooks and the first
+request (Lambda's own restore of the snapshot cannot be measured here).
 """
 
 from __future__ import annotations
@@ -72,6 +72,8 @@ def main() -> None:
         configs[1:1] = [
             Config(f"{old.name}, bench config (tracing off, credentials in env)", old.name, deployed=False),
             Config(f"{old.name}, as deployed (secret via boto3)", old.name, extension=False),
+            Config(f"{old.name}, as deployed", old.name),
+            Config(f"{old.name}, as deployed, without the session ledger", old.name, extra=(("SESSIONS_TABLE", ""),)),
         ]
     wall: dict[str, list[float]] = {c.label: [] for c in configs}
     imports: dict[str, list[float]] = {c.label: [] for c in configs}
