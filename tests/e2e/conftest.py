@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -54,6 +55,22 @@ class LocalStack:
 
     def calls(self) -> list[dict[str, Any]]:
         return list(requests.get(f"{self.emulator}/__emulator__/calls", timeout=5).json())
+
+    def make(self, *target: str) -> dict[str, Any]:
+        """`make <target>` against this stack (as the README says: `make invoke`, `make sweep`); the JSON
+        answer it prints."""
+        result = subprocess.run(
+            ["make", "--no-print-directory", *target],
+            cwd=ROOT,
+            env={**os.environ, **self.ports, "FACEID_FLOW": self.flow},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        answer: dict[str, Any] = json.loads(result.stdout[result.stdout.index("\n{\n") :])
+        return answer
 
 
 @pytest.fixture(scope="session", params=["legacy", "intl"])

@@ -8,7 +8,6 @@ sample in events/ works with `osls invoke local -p` against that stack.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import subprocess
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import ROOT, VALID_MD5
+from tests.conftest import VALID_MD5
 from tests.e2e.conftest import LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -73,18 +72,7 @@ def test_upstream_fault_reaches_the_caller_as_the_table_says(stack: LocalStack) 
 
 def invoke_local(stack: LocalStack, sample: str) -> dict[str, Any]:
     """`make invoke EVENT=events/<sample>`, as the README says."""
-    result = subprocess.run(
-        ["make", "--no-print-directory", "invoke", f"EVENT=events/{sample}"],
-        cwd=ROOT,
-        env={**os.environ, **stack.ports, "FACEID_FLOW": stack.flow},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    answer: dict[str, Any] = json.loads(result.stdout[result.stdout.index("\n{\n") :])
-    return answer
+    return stack.make("invoke", f"EVENT=events/{sample}")
 
 
 @pytest.mark.parametrize("sample", ["http-api-v2.json", "rest-api-v1.json", "function-url.json"])

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from typing import Any
 
 import boto3
 import pytest
 import requests
 
-from tests.conftest import ROOT
 from tests.e2e.conftest import LocalStack
 from tests.e2e.test_local_stack import SAMPLE_PHOTO_MD5, SAMPLE_PHOTO_URL
 
@@ -29,18 +25,7 @@ def ledger(stack: LocalStack) -> Any:
 
 
 def make_sweep(stack: LocalStack) -> dict[str, Any]:
-    result = subprocess.run(
-        ["make", "--no-print-directory", "sweep"],
-        cwd=ROOT,
-        env={**os.environ, **stack.ports, "FACEID_FLOW": stack.flow},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    answer: dict[str, Any] = json.loads(result.stdout[result.stdout.index("\n{\n") :])
-    return answer
+    return stack.make("sweep")
 
 
 def test_make_sweep_announces_a_finished_session_nobody_read(stack: LocalStack) -> None:
