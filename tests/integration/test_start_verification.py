@@ -194,7 +194,13 @@ def test_throttling_past_the_budget_is_429_with_retry_after(
     assert record["attempts"] == len(emulator.calls)
 
 
-def test_real_rate_limit_of_the_emulator_is_absorbed_by_retries(invoke: Invoke, emulator: Emulator) -> None:
+def test_real_rate_limit_of_the_emulator_is_absorbed_by_retries(
+    invoke: Invoke, emulator: Emulator, configure: Callable[..., None]
+) -> None:
+    # The shipped budget (8 s): each jittered back-off is at most 4 s, so no back-off can outrun it while
+    # FaceID's 1-second window is still full. With the suite's 3 s, a long random draw could give up (429)
+    # before the window cleared, and the test failed now and then.
+    configure(FACEID_TIMEOUT_S="8")
     emulator.state.rate_limit = 2
     statuses = [invoke(http_event(body=start_body())).status for _ in range(4)]
     assert statuses == [201] * 4
