@@ -115,9 +115,20 @@ def implementations() -> list[Implementation]:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: the sockets stay bound until all are chosen (two free_port() calls in a
+    row may return the same port, and the second server then fails to bind)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 class Emulator:
@@ -241,7 +252,7 @@ def deployed() -> Iterator[Deployed]:
     deploys both), the Parameters and Secrets extension's
     stand-in (local/secrets_extension.py: it reads that secret on every request, as a new instance's
     extension does on its empty cache), and a UDP socket where the X-Ray daemon would listen."""
-    moto_port, extension_port = free_port(), free_port()
+    moto_port, extension_port = free_ports(2)
     aws = {
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",

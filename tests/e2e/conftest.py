@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_ports
 
 BIN = ROOT / ".venv" / "bin"
 OSLS = ROOT / "node_modules" / ".bin" / "osls"
@@ -78,17 +78,15 @@ def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
     """The local stack, once per FaceID flow: every end-to-end test runs under both."""
     if not OSLS.exists():
         pytest.fail("node_modules is missing: run `make setup` (the test command does)")
-    ports = {
-        name: str(free_port())
-        for name in (
-            "OFFLINE_HTTP_PORT",
-            "OFFLINE_LAMBDA_PORT",
-            "EMULATOR_PORT",
-            "MOTO_PORT",
-            "DEMO_PORT",
-            "WEBHOOK_RECEIVER_PORT",
-        )
-    }
+    names = (
+        "OFFLINE_HTTP_PORT",
+        "OFFLINE_LAMBDA_PORT",
+        "EMULATOR_PORT",
+        "MOTO_PORT",
+        "DEMO_PORT",
+        "WEBHOOK_RECEIVER_PORT",
+    )
+    ports = {name: str(port) for name, port in zip(names, free_ports(len(names)), strict=True)}
     env = node_env(**ports, FACEID_FLOW=request.param)
     process = subprocess.Popen(
         [str(ROOT / "local" / "run.sh")],

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import requests
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_ports
 from tests.e2e.conftest import LocalStack, node_env
 
 pytestmark = pytest.mark.e2e
@@ -32,10 +32,8 @@ def test_a_taken_port_stops_the_stack_with_a_message_naming_it() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        ports = {
-            name: str(free_port())
-            for name in ("EMULATOR_PORT", "MOTO_PORT", "WEBHOOK_RECEIVER_PORT", "DEMO_PORT", "OFFLINE_LAMBDA_PORT")
-        }
+        names = ("EMULATOR_PORT", "MOTO_PORT", "WEBHOOK_RECEIVER_PORT", "DEMO_PORT", "OFFLINE_LAMBDA_PORT")
+        ports = {name: str(port) for name, port in zip(names, free_ports(len(names)), strict=True)}
         # WHEN the stack starts
         done = subprocess.run(
             [str(ROOT / "local" / "run.sh")],
