@@ -20,7 +20,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from faceid_fn.config import Settings
 from faceid_fn.errors import UpstreamError
@@ -52,6 +52,8 @@ class SessionSource(BaseModel):
 class CompletionDetail(BaseModel):
     """What the `Verification Completed` event (and the webhook's `data`) says about a finished session."""
 
+    model_config = ConfigDict(defer_build=True)  # built when a session first completes, not at cold start
+
     BizToken: str
     Status: FinalStatusName = Field(description="The final Status (README, Result codes: every status but pending)")
     ErrorCode: int | None = Field(description="FaceID's result code (null when FaceID never gave one)")
@@ -65,6 +67,8 @@ class CompletionDetail(BaseModel):
 
 class WebhookPayload(BaseModel):
     """The body POSTed to WEBHOOK_URL (Standard Webhooks: `type`, `timestamp`, `data`)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     type: Literal["verification.completed"]
     timestamp: str

@@ -106,7 +106,7 @@ def prime() -> None:
     loaded now is in the snapshot). boto3, and the service models of the AWS clients this configuration
     builds on its request paths (DynamoDB for pacing and idempotency, EventBridge for completions): the
     clients built later reuse the models the default session cached. The session ledger's thin DynamoDB
-    client (faceid_fn.dynamodb, no service model) is built too, with botocore's signing code imported."""
+    client (faceid_fn.dynamodb, no service model) is built too."""
     loaded = settings()
     services: list[Any] = []  # service names (boto3's stubs type each as a Literal)
     if loaded.sessions_table or loaded.faceid_pacing_table or loaded.idempotency_table:

@@ -1,11 +1,11 @@
-"""A thin DynamoDB client for the session ledger: the JSON protocol over `requests`, signed by botocore.
+"""A thin DynamoDB client for the session ledger: the JSON protocol over `requests`, SigV4-signed.
 
 Why: `import boto3` and `boto3.client("dynamodb")` cost about 100 ms (loading the service model, building
 the client class), plus the first call through botocore's event machinery, on the first request of every
 instance, because the ledger records every start (bench/README.md, issue 13). DynamoDB's wire protocol is
-small: one POST of a JSON body per operation. This client speaks it directly and uses only the cheap parts
-of botocore (`botocore.auth`, `botocore.awsrequest`, `botocore.credentials`: about 30 ms of imports,
-no service model).
+small: one POST of a JSON body per operation. This client speaks it directly, signed by the
+`requests-aws4auth` package (about 1 ms of imports; botocore's `SigV4Auth`, with `botocore.awsrequest` and
+`botocore.credentials`, took about 30 ms on every instance's first start), with no service model.
 
 What it does, as boto3's low-level client would for the ledger's calls:
 - `put_item`, `get_item`, `update_item`, `query`, `delete_item` (and `call(operation, params)` for any
@@ -15,11 +15,13 @@ What it does, as boto3's low-level client would for the ledger's calls:
 - POST to `https://dynamodb.<region>.amazonaws.com/`, or to `AWS_ENDPOINT_URL_DYNAMODB` /
   `AWS_ENDPOINT_URL` when set (as botocore honours them, unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`),
   with `X-Amz-Target: DynamoDB_20120810.<Operation>` and `Content-Type: application/x-amz-json-1.0`,
-  signed with botocore's `SigV4Auth` (service `dynamodb`).
+  signed with AWS Signature Version 4 (service `dynamodb`) by `requests_aws4auth.AWS4Auth`; the tests
+  check each signature against botocore's, recomputed from what the server received.
 - Credentials: from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`:
-  what Lambda gives a function) through botocore's `EnvProvider`; only when the environment has none,
-  from a full botocore session's resolver chain (container credentials, profiles, IMDS...). `close()`
-  forgets them as well as the pooled connections (SnapStart's hooks call it): read again on next use.
+  what Lambda gives a function), read when the signer is built; only when the environment has none, from
+  a full botocore session's resolver chain (container credentials, profiles, IMDS...), refreshed before
+  each request where they expire (botocore is imported then only). `close()` forgets them as well as the
+  pooled connections (SnapStart's hooks call it): read again on next use.
 - Errors: an error answer raises `botocore.exceptions.ClientError` with `Error.Code` from the answer's
   `__type` (after the `#`), and `Error.Message`; as boto3 does, of a subclass named after the code, which
   `client.exceptions.<Code>` gives (`except client.exceptions.ConditionalCheckFailedException`).
@@ -44,6 +46,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import requests
+from requests_aws4auth import AWS4Auth  # type: ignore[import-untyped]
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -100,18 +103,11 @@ class DynamoDB:
     """DynamoDB's JSON protocol over one `requests.Session`, SigV4-signed (see the module's docstring)."""
 
     def __init__(self, region: str | None = None, endpoint: str | None = None) -> None:
-        # botocore's signing, request and credential code, loaded with the client (built on first use, or
-        # by SnapStart's before-snapshot hook: then it is in the snapshot, not on the first request's path)
-        import botocore.auth
-        import botocore.awsrequest
-        import botocore.credentials
-        import botocore.exceptions  # noqa: F401
-
         self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         self.endpoint = endpoint or endpoint_url(self.region)
         self.exceptions = _Exceptions()
         self._session: requests.Session | None = None
-        self._credentials: Any = None
+        self._signer: _Signer | None = None
         self._lock = threading.Lock()
 
     # The operations the ledger calls (same keyword arguments as boto3's client).
@@ -133,7 +129,7 @@ class DynamoDB:
     def close(self) -> None:
         """Close pooled connections and forget the credentials (both come back on next use)."""
         with self._lock:
-            session, self._session, self._credentials = self._session, None, None
+            session, self._session, self._signer = self._session, None, None
         if session is not None:
             session.close()
 
@@ -161,35 +157,22 @@ class DynamoDB:
             attempt += 1
 
     def _send(self, operation: str, body: bytes) -> requests.Response:
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
-        request = AWSRequest(
-            method="POST",
-            url=self.endpoint,
-            data=body,
-            headers={"X-Amz-Target": TARGET_PREFIX + operation, "Content-Type": CONTENT_TYPE},
-        )
-        SigV4Auth(self._frozen_credentials(), "dynamodb", self.region).add_auth(request)
-        return self._http().post(
+        session, signer = self._connection()
+        return session.post(
             self.endpoint,
             data=body,
-            headers=dict(request.headers.items()),
+            headers={"X-Amz-Target": TARGET_PREFIX + operation, "Content-Type": CONTENT_TYPE},
+            auth=signer,
             timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
         )
 
-    def _http(self) -> requests.Session:
+    def _connection(self) -> tuple[requests.Session, _Signer]:
         with self._lock:
             if self._session is None:
                 self._session = requests.Session()
-            return self._session
-
-    def _frozen_credentials(self) -> Any:
-        with self._lock:
-            if self._credentials is None:
-                self._credentials = resolve_credentials()
-            credentials = self._credentials
-        return credentials.get_frozen_credentials()  # refreshed first where they expire (not the env's)
+            if self._signer is None:
+                self._signer = _Signer(self.region)
+            return self._session, self._signer
 
     def _client_error(self, operation: str, response: requests.Response, retries: int) -> ClientError:
         try:
@@ -218,15 +201,30 @@ class DynamoDB:
         return EndpointConnectionError(endpoint_url=self.endpoint, error=exc)
 
 
-def resolve_credentials() -> Any:
-    """AWS credentials: the environment's (botocore's EnvProvider), else botocore's whole chain."""
-    from botocore.credentials import EnvProvider
+class _Signer(requests.auth.AuthBase):
+    """SigV4 for `dynamodb` in one region: requests-aws4auth's AWS4Auth, one request at a time (it keeps
+    the signing key, and refreshed credentials, on the instance)."""
 
-    found = EnvProvider().load()
-    if found is None:
-        import botocore.session
+    def __init__(self, region: str) -> None:
+        access_key, secret_key = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+        if access_key and secret_key:
+            token = os.environ.get("AWS_SESSION_TOKEN") or os.environ.get("AWS_SECURITY_TOKEN") or None
+            self._auth = AWS4Auth(access_key, secret_key, region, "dynamodb", session_token=token)
+        else:
+            self._auth = AWS4Auth(region=region, service="dynamodb", refreshable_credentials=chain_credentials())
+        self._lock = threading.Lock()
 
-        found = botocore.session.get_session().get_credentials()
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        with self._lock:
+            signed: requests.PreparedRequest = self._auth(request)
+            return signed
+
+
+def chain_credentials() -> Any:
+    """AWS credentials from botocore's whole resolver chain (when the environment has none)."""
+    import botocore.session
+
+    found = botocore.session.get_session().get_credentials()
     if found is None:
         from botocore.exceptions import NoCredentialsError
 

@@ -182,12 +182,16 @@ class VerificationResult(BaseModel):
 
 
 class ErrorDetail(BaseModel):
+    model_config = DEFERRED  # built on the first error answer, not at cold start
+
     Code: str
     Message: str
 
 
 class ErrorBody(BaseModel):
     """The one error envelope of every route."""
+
+    model_config = DEFERRED
 
     Error: ErrorDetail
     RequestId: str

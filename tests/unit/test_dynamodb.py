@@ -154,17 +154,18 @@ def test_requests_are_signed_json_protocol_posts_to_the_configured_endpoint(serv
     server.script.append((200, {"Item": KEY}))
     client = DynamoDB()
     assert client.get_item(TableName="t", Key=KEY)["Item"] == KEY
-    path, headers, body = server.seen[0]
+    path, sent, body = server.seen[0]
+    headers = {name.lower(): value for name, value in sent.items()}  # HTTP header names are case-insensitive
     assert path == "/"
     assert json.loads(body) == {"TableName": "t", "Key": KEY}
-    assert headers["X-Amz-Target"] == "DynamoDB_20120810.GetItem"
-    assert headers["Content-Type"] == "application/x-amz-json-1.0"
-    assert headers["Authorization"].startswith(
-        f"AWS4-HMAC-SHA256 Credential=AKIDTESTING/{headers['X-Amz-Date'][:8]}/{AWS_REGION}/dynamodb/aws4_request, "
+    assert headers["x-amz-target"] == "DynamoDB_20120810.GetItem"
+    assert headers["content-type"] == "application/x-amz-json-1.0"
+    assert headers["authorization"].startswith(
+        f"AWS4-HMAC-SHA256 Credential=AKIDTESTING/{headers['x-amz-date'][:8]}/{AWS_REGION}/dynamodb/aws4_request, "
     )
-    assert "SignedHeaders=" in headers["Authorization"]
-    assert "Signature=" in headers["Authorization"]
-    assert headers["X-Amz-Security-Token"] == "session-token-testing"
+    assert "SignedHeaders=" in headers["authorization"]
+    assert "Signature=" in headers["authorization"]
+    assert headers["x-amz-security-token"] == "session-token-testing"
 
 
 def test_the_endpoint(monkeypatch: pytest.MonkeyPatch, env: None) -> None:
@@ -223,9 +224,9 @@ def test_close_drops_connections_and_credentials(server: type[Scripted], monkeyp
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDROTATED")
     monkeypatch.delenv("AWS_SESSION_TOKEN")
     client.get_item(TableName="t", Key=KEY)  # reconnects, with the credentials read again
-    headers = server.seen[-1][1]
-    assert "Credential=AKIDROTATED/" in headers["Authorization"]
-    assert "X-Amz-Security-Token" not in headers
+    headers = {name.lower(): value for name, value in server.seen[-1][1].items()}
+    assert "Credential=AKIDROTATED/" in headers["authorization"]
+    assert "x-amz-security-token" not in headers
 
 
 def test_without_credentials_in_the_env_botocores_chain_is_used(
@@ -238,7 +239,9 @@ def test_without_credentials_in_the_env_botocores_chain_is_used(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(shared))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     DynamoDB().get_item(TableName="t", Key=KEY)
-    assert "Credential=AKIDFROMFILE/" in server.seen[0][1]["Authorization"]
+    headers = {name.lower(): value for name, value in server.seen[0][1].items()}
+    assert "Credential=AKIDFROMFILE/" in headers["authorization"]
+    assert "x-amz-security-token" not in headers
 
 
 def test_the_signature_holds_for_what_arrives(server: type[Scripted]) -> None:
