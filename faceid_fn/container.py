@@ -142,6 +142,8 @@ def drop_connections() -> None:
     for holder in (ledger, publisher):
         if holder.cache_info().currsize:
             clients.append(getattr(holder(), "_client", None))
+    if cos.cache_info().currsize:
+        clients.append(cos())
     for client in clients:
         if client is not None:
             client.close()

@@ -1,22 +1,35 @@
 """Reading uploaded photos from object storage: AWS S3, and Tencent COS through its S3-compatible API.
 
-Both go through boto3 (in the Lambda runtime already); COS pre-signed URLs for private buckets are
-made by boto3's presigner too (COS accepts AWS Signature V4), so no signing is hand-written here.
-boto3 is imported on first use: the HTTP path never pays for it.
+AWS S3 (upload events) goes through boto3 (in the Lambda runtime already), as do COS pre-signed URLs for
+private buckets (boto3's presigner: COS accepts AWS Signature V4). Reading a COS object, which every start
+of the default (intl) flow does, is one GET over the `requests` the Tencent SDK already uses, signed with
+AWS Signature V4 by `requests-aws4auth`: no boto3 import and no S3 client (its service model) on the
+first start of an instance (about 150 ms; bench/README.md). No signing is hand-written here.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
+import re
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
-from faceid_fn.aws import bounded_config
+import requests
+from requests_aws4auth import AWS4Auth  # type: ignore[import-untyped]
+
+from faceid_fn.aws import CONNECT_TIMEOUT_S, MAX_ATTEMPTS, READ_TIMEOUT_S, bounded_config
 from faceid_fn.config import Settings
 from faceid_fn.errors import InvalidInput, UpstreamError
 
 _MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
+# An S3-compatible error answer: <Error><Code>NoSuchKey</Code>... (read without an XML parser)
+_ERROR_CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
+# Answers that cannot change by asking again (S3's permanent errors; any 403 or 404).
+PERMANENT_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "AccessDenied"})
 
 
 class StorageError(Exception):
@@ -59,13 +72,15 @@ def read_object(client: Any, bucket: str, key: str, version_id: str | None, max_
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        permanent = code in ("NoSuchKey", "NoSuchBucket", "NoSuchVersion", "AccessDenied") or status in (403, 404)
-        raise StorageError(
-            "ObjectUnreadable", f"The object could not be read ({code})", retryable=not permanent
-        ) from None
+        raise _unreadable(code, status) from None
     except BotoCoreError:
         raise StorageError("StorageUnavailable", "Object storage could not be reached", retryable=True) from None
     return data
+
+
+def _unreadable(code: str, status: int) -> StorageError:
+    permanent = code in PERMANENT_CODES or status in (403, 404)
+    return StorageError("ObjectUnreadable", f"The object could not be read ({code})", retryable=not permanent)
 
 
 # Tencent credentials as the SDK's credential objects give them: (SecretId, SecretKey, Token or None).
@@ -80,6 +95,59 @@ class Cos:
         self.settings = settings
         self._credentials = credentials
         self._clients: dict[tuple[str, str, tuple[str, str, str | None]], Any] = {}
+        self._session: requests.Session | None = None
+        self._lock = threading.Lock()
+
+    def read(self, bucket: str, key: str, version_id: str | None, max_bytes: int) -> bytes:
+        """The object's bytes: a GET signed with the current Tencent credentials (AWS Signature V4, service
+        `s3`, the COS region), as boto3's `get_object` would send it, with the same bounds: the connect and
+        read timeouts and attempts of faceid_fn.aws, one more attempt after a failed connection, a timeout,
+        a 5xx or a 429 (after a random pause of up to 100 ms). Refuses, without reading it, an object over
+        `max_bytes`. StorageError as `read_object`'s; nothing of the URL or the signature in its message."""
+        if self.settings.cos_endpoint:  # a local S3-compatible stand-in (tests): path-style addressing
+            url = f"{self.settings.cos_endpoint}/{bucket}/{quote(key)}"
+        else:
+            url = self.object_url(bucket, key)
+        params = {"versionId": version_id} if version_id else None
+        attempt = 1
+        while True:
+            secret_id, secret_key, token = self._credentials()
+            auth = AWS4Auth(secret_id, secret_key, self.settings.faceid_region, "s3", session_token=token or None)
+            try:
+                with self._http().get(
+                    url, params=params, auth=auth, stream=True, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+                ) as answer:
+                    if answer.status_code == 200:
+                        if int(answer.headers.get("Content-Length") or 0) > max_bytes:
+                            raise InvalidInput("ObjectTooLarge", f"The object is larger than {max_bytes} bytes")
+                        data: bytes = answer.raw.read(max_bytes + 1, decode_content=True)
+                        return data
+                    found = _ERROR_CODE.search(answer.raw.read(4096) or b"")
+                    failure = _unreadable(
+                        found.group(1).decode() if found else str(answer.status_code), answer.status_code
+                    )
+                    if attempt >= MAX_ATTEMPTS or not (answer.status_code >= 500 or answer.status_code == 429):
+                        raise failure
+            except requests.RequestException:
+                if attempt >= MAX_ATTEMPTS:
+                    raise StorageError(
+                        "StorageUnavailable", "Object storage could not be reached", retryable=True
+                    ) from None
+            time.sleep(random.uniform(0, 0.1))  # noqa: S311 (jitter, not a secret)
+            attempt += 1
+
+    def close(self) -> None:
+        """Close the pooled connections (SnapStart's hooks): a new session on next use."""
+        with self._lock:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+    def _http(self) -> requests.Session:
+        with self._lock:
+            if self._session is None:
+                self._session = requests.Session()
+            return self._session
 
     @property
     def public_endpoint(self) -> str:
@@ -108,12 +176,6 @@ class Cos:
         return self._clients[key]
 
     @property
-    def reader(self) -> Any:
-        if self.settings.cos_endpoint:  # a local S3-compatible stand-in (tests): path-style addressing
-            return self._client(self.settings.cos_endpoint, "path")
-        return self._client(self.public_endpoint, "virtual")
-
-    @property
     def presigner(self) -> Any:
         return self._client(self.public_endpoint, "virtual")
 
@@ -135,7 +197,7 @@ def read_photo_at(cos: Cos, url: str, max_bytes: int) -> bytes:
     """The photo behind a caller's COS URL (intl flow), read with our credentials; errors for callers."""
     bucket, key = cos_location(url)
     try:
-        data = read_object(cos.reader, bucket, key, None, max_bytes)
+        data = cos.read(bucket, key, None, max_bytes)
         checked_photo(data, max_bytes)
     except StorageError as exc:
         if exc.retryable:

@@ -157,8 +157,10 @@ def start_for_object(*, request: dict[str, Any]) -> UploadSession:
         raise InvalidInput("ObjectTooLarge", f"The object is larger than {limit} bytes")
 
     def photo() -> bytes:
-        client = container.s3() if source.Storage == "s3" else container.cos().reader
-        data = read_object(client, source.Bucket, source.Key, source.VersionId, limit)
+        if source.Storage == "s3":
+            data = read_object(container.s3(), source.Bucket, source.Key, source.VersionId, limit)
+        else:
+            data = container.cos().read(source.Bucket, source.Key, source.VersionId, limit)
         checked_photo(data, limit)
         return data
 
