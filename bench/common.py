@@ -1,4 +1,4 @@
-"""What every bench script shares: the two implementations, their Pythons, the emulator, the output."""
+"""What every bench script shares: the implementations, their Pythons, the emulator, the output."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ SECRET_KEY = "LocalEmulatorSecretKey0NotForProduction"
 class Implementation:
     name: str
     python: Path
-    path: Path  # put first on sys.path: where the handler module lives
+    path: str  # put first on sys.path: where the handler module lives (several joined by os.pathsep)
     module: str
 
 
@@ -92,25 +92,26 @@ def revision(rev: str) -> Implementation:
         with tarfile.open(fileobj=io.BytesIO(archive)) as files:
             files.extractall(tree, filter="data")
     python = venv_python("ours", BENCH / "ours-requirements.txt", ROOT / "requirements.txt")
-    return Implementation(f"ours at {sha}", python, tree, "handler")
+    return Implementation(f"ours at {sha}", python, str(tree), "handler")
 
 
 def implementations() -> list[Implementation]:
     """Ours (the deployment artifact first on sys.path, as /var/task is on Lambda; the venv adds what the
-    runtime provides: boto3, snapshot_restore_py) and the baseline, each in its own runtime-Python venv."""
+    runtime provides: boto3, snapshot_restore_py), the baseline, each in its own runtime-Python venv, and
+    the design card's floor (bench/floor/), run from ours' venv and the artifact's dependencies (its lazy
+    package inits): the same packages as ours. Scripts that compare only ours and the baseline pick them
+    by name."""
+    ours_python = venv_python("ours", BENCH / "ours-requirements.txt", ROOT / "requirements.txt")
+    artifact = artifact_dir()
     return [
-        Implementation(
-            "ours",
-            venv_python("ours", BENCH / "ours-requirements.txt", ROOT / "requirements.txt"),
-            artifact_dir(),
-            "handler",
-        ),
+        Implementation("ours", ours_python, str(artifact), "handler"),
         Implementation(
             "baseline",
             venv_python("baseline", BENCH / "baseline" / "requirements.txt"),
-            BENCH / "baseline",
+            str(BENCH / "baseline"),
             "baseline_handler",
         ),
+        Implementation("floor", ours_python, os.pathsep.join([str(BENCH / "floor"), str(artifact)]), "floor_handler"),
     ]
 
 
@@ -349,7 +350,7 @@ def run_worker(
 ) -> dict[str, Any]:
     """One worker process to completion; its last JSON result line (log lines are skipped)."""
     result = subprocess.run(
-        [str(impl.python), str(WORKER), mode, str(impl.path), impl.module, *args],
+        [str(impl.python), str(WORKER), mode, impl.path, impl.module, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -372,7 +373,7 @@ def run_instances(
                 str(impl.python),
                 str(WORKER),
                 "instance",
-                str(impl.path),
+                impl.path,
                 impl.module,
                 str(k),
                 str(n),
