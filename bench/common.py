@@ -432,21 +432,34 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def report(name: str, title: str, columns: list[str], rows: list[list[Any]], data: dict[str, Any]) -> str:
-    """Print a Markdown table and write bench/results/<name>.json; returns the table."""
-    widths = [max(len(str(c)), *(len(_fmt(r[i])) for r in rows)) for i, c in enumerate(columns)]
-    lines = [
-        "| " + " | ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)) + " |",
-        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-        *("| " + " | ".join(_fmt(v).ljust(w) for v, w in zip(r, widths, strict=True)) + " |" for r in rows),
-    ]
-    table = f"**{title}**\n\n" + "\n".join(lines)
+def report(
+    name: str,
+    title: str,
+    columns: list[str],
+    rows: list[list[Any]],
+    data: dict[str, Any],
+    more: tuple[tuple[str, list[str], list[list[Any]]], ...] = (),
+) -> str:
+    """Print a Markdown table (and the `more` tables: title, columns, rows, after it) and write
+    bench/results/<name>.json; returns the table(s)."""
+    table = "\n\n".join(markdown(*spec) for spec in ((title, columns, rows), *more))
     print(table, flush=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(
         json.dumps({"title": title, "table": table, **data}, indent=2, default=str) + "\n"
     )
     return table
+
+
+def markdown(title: str, columns: list[str], rows: list[list[Any]]) -> str:
+    """A Markdown table under its bold title."""
+    widths = [max(len(str(c)), *(len(_fmt(r[i])) for r in rows)) for i, c in enumerate(columns)]
+    lines = [
+        "| " + " | ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+        *("| " + " | ".join(_fmt(v).ljust(w) for v, w in zip(r, widths, strict=True)) + " |" for r in rows),
+    ]
+    return f"**{title}**\n\n" + "\n".join(lines)
 
 
 def _fmt(value: Any) -> str:
