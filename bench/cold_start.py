@@ -15,6 +15,9 @@ With --before REV, ours at that git revision (from source) runs too, in the benc
 (with and without the session ledger): the code before a change, measured side by side with it.
 SnapStart: init before the snapshot is not timed; the row times the after-restore hooks and the first
 request (Lambda's own restore of the snapshot cannot be measured here).
+The floor (bench/floor/: the design card's pydantic validation, Powertools routing and structured
+tracing, and nothing more, on ours' packages) runs in the bench config, as deployed and as deployed
+without the ledger; the second table sets ours against it, configuration by configuration.
 """
 
 from __future__ import annotations
@@ -24,6 +27,19 @@ import time
 from dataclasses import dataclass
 
 from common import Deployed, deployed, emulator, environment, implementations, median, report, revision, run_worker
+
+OURS_BENCH = "ours, bench config (tracing off, credentials in env)"
+OURS_DEPLOYED = "**ours as deployed**"
+OURS_NO_LEDGER = "ours as deployed, without the session ledger"
+FLOOR_BENCH = "floor, bench config (tracing off, credentials in env)"
+FLOOR_DEPLOYED = "floor as deployed (tracing on, secret via the extension, the ledger's put)"
+FLOOR_NO_LEDGER = "floor as deployed, without the ledger"
+# (what the row compares, ours' configuration, the floor's): the same configuration of each
+MATCHED = [
+    ("bench config (tracing off, credentials in env)", OURS_BENCH, FLOOR_BENCH),
+    ("as deployed", OURS_DEPLOYED, FLOOR_DEPLOYED),
+    ("as deployed, without the session ledger", OURS_NO_LEDGER, FLOOR_NO_LEDGER),
+]
 
 
 @dataclass(frozen=True)
@@ -39,7 +55,10 @@ class Config:
 
 CONFIGS = [
     Config("baseline", "baseline", deployed=False),
-    Config("ours, bench config (tracing off, credentials in env)", "ours", deployed=False),
+    Config(FLOOR_BENCH, "floor", deployed=False),
+    Config(FLOOR_DEPLOYED, "floor"),
+    Config(FLOOR_NO_LEDGER, "floor", extra=(("SESSIONS_TABLE", ""),)),
+    Config(OURS_BENCH, "ours", deployed=False),
     Config("ours as deployed, before, as issue 13 measured it (no Lambda variables)", "ours", extension=False,
            extra=(("BENCH_PATCH_ALL", "1"), ("LAMBDA_TASK_ROOT", ""))),
     Config("ours as deployed, before (patch_all, secret via boto3)", "ours", extension=False,
@@ -47,8 +66,8 @@ CONFIGS = [
     Config("ours as deployed, no extension layer (secret via boto3)", "ours", extension=False),
     Config("ours as deployed, X-Ray SDK disabled (no traces)", "ours", extra=(("AWS_XRAY_SDK_ENABLED", "false"),)),
     Config("ours as deployed, tracing off", "ours", tracing=False),
-    Config("ours as deployed, without the session ledger", "ours", extra=(("SESSIONS_TABLE", ""),)),
-    Config("**ours as deployed**", "ours"),
+    Config(OURS_NO_LEDGER, "ours", extra=(("SESSIONS_TABLE", ""),)),
+    Config(OURS_DEPLOYED, "ours"),
     Config("ours as deployed, SnapStart: restore hooks + first request", "ours", mode="restore"),
 ]  # fmt: skip
 
@@ -97,6 +116,12 @@ def main() -> None:
         else:
             rows.append([config.label, total * 1000, imported * 1000, total / base])
     ratios = {c.label: median(wall[c.label]) / base for c in configs}
+    floor_rows, to_floor = [], {}
+    for what, ours, floor in MATCHED:
+        to_floor[what] = median(wall[ours]) / median(wall[floor])
+        floor_rows.append(
+            [what, median(wall[floor]) * 1000, median(wall[ours]) * 1000, to_floor[what], ratios[floor], ratios[ours]]
+        )
     report(
         "cold_start",
         f"Cold start: fresh process to first answer (median of {args.rounds}; ratio to the baseline's total)",
@@ -107,9 +132,17 @@ def main() -> None:
             "wall_s": wall,
             "import_s": imports,
             "ratios": ratios,
-            "ratio": ratios["ours, bench config (tracing off, credentials in env)"],
+            "ratio": ratios[OURS_BENCH],
+            "ours_to_floor": to_floor,
             "baseline_import_s": base_import,
         },
+        more=(
+            (
+                f"Ours against the floor of the design card, same configuration (median of {args.rounds})",
+                ["", "floor ms", "ours ms", "ours / floor", "floor / baseline", "ours / baseline"],
+                floor_rows,
+            ),
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""What every bench script shares: the two implementations, their Pythons, the emulator, the output."""
+"""What every bench script shares: the implementations, their Pythons, the emulator, the output."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ SECRET_KEY = "LocalEmulatorSecretKey0NotForProduction"
 class Implementation:
     name: str
     python: Path
-    path: Path  # put first on sys.path: where the handler module lives
+    path: str  # put first on sys.path: where the handler module lives (several joined by os.pathsep)
     module: str
 
 
@@ -92,25 +92,26 @@ def revision(rev: str) -> Implementation:
         with tarfile.open(fileobj=io.BytesIO(archive)) as files:
             files.extractall(tree, filter="data")
     python = venv_python("ours", BENCH / "ours-requirements.txt", ROOT / "requirements.txt")
-    return Implementation(f"ours at {sha}", python, tree, "handler")
+    return Implementation(f"ours at {sha}", python, str(tree), "handler")
 
 
 def implementations() -> list[Implementation]:
     """Ours (the deployment artifact first on sys.path, as /var/task is on Lambda; the venv adds what the
-    runtime provides: boto3, snapshot_restore_py) and the baseline, each in its own runtime-Python venv."""
+    runtime provides: boto3, snapshot_restore_py), the baseline, each in its own runtime-Python venv, and
+    the design card's floor (bench/floor/), run from ours' venv and the artifact's dependencies (its lazy
+    package inits): the same packages as ours. Scripts that compare only ours and the baseline pick them
+    by name."""
+    ours_python = venv_python("ours", BENCH / "ours-requirements.txt", ROOT / "requirements.txt")
+    artifact = artifact_dir()
     return [
-        Implementation(
-            "ours",
-            venv_python("ours", BENCH / "ours-requirements.txt", ROOT / "requirements.txt"),
-            artifact_dir(),
-            "handler",
-        ),
+        Implementation("ours", ours_python, str(artifact), "handler"),
         Implementation(
             "baseline",
             venv_python("baseline", BENCH / "baseline" / "requirements.txt"),
-            BENCH / "baseline",
+            str(BENCH / "baseline"),
             "baseline_handler",
         ),
+        Implementation("floor", ours_python, os.pathsep.join([str(BENCH / "floor"), str(artifact)]), "floor_handler"),
     ]
 
 
@@ -349,7 +350,7 @@ def run_worker(
 ) -> dict[str, Any]:
     """One worker process to completion; its last JSON result line (log lines are skipped)."""
     result = subprocess.run(
-        [str(impl.python), str(WORKER), mode, str(impl.path), impl.module, *args],
+        [str(impl.python), str(WORKER), mode, impl.path, impl.module, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -372,7 +373,7 @@ def run_instances(
                 str(impl.python),
                 str(WORKER),
                 "instance",
-                str(impl.path),
+                impl.path,
                 impl.module,
                 str(k),
                 str(n),
@@ -431,21 +432,34 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def report(name: str, title: str, columns: list[str], rows: list[list[Any]], data: dict[str, Any]) -> str:
-    """Print a Markdown table and write bench/results/<name>.json; returns the table."""
-    widths = [max(len(str(c)), *(len(_fmt(r[i])) for r in rows)) for i, c in enumerate(columns)]
-    lines = [
-        "| " + " | ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)) + " |",
-        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-        *("| " + " | ".join(_fmt(v).ljust(w) for v, w in zip(r, widths, strict=True)) + " |" for r in rows),
-    ]
-    table = f"**{title}**\n\n" + "\n".join(lines)
+def report(
+    name: str,
+    title: str,
+    columns: list[str],
+    rows: list[list[Any]],
+    data: dict[str, Any],
+    more: tuple[tuple[str, list[str], list[list[Any]]], ...] = (),
+) -> str:
+    """Print a Markdown table (and the `more` tables: title, columns, rows, after it) and write
+    bench/results/<name>.json; returns the table(s)."""
+    table = "\n\n".join(markdown(*spec) for spec in ((title, columns, rows), *more))
     print(table, flush=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(
         json.dumps({"title": title, "table": table, **data}, indent=2, default=str) + "\n"
     )
     return table
+
+
+def markdown(title: str, columns: list[str], rows: list[list[Any]]) -> str:
+    """A Markdown table under its bold title."""
+    widths = [max(len(str(c)), *(len(_fmt(r[i])) for r in rows)) for i, c in enumerate(columns)]
+    lines = [
+        "| " + " | ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+        *("| " + " | ".join(_fmt(v).ljust(w) for v, w in zip(r, widths, strict=True)) + " |" for r in rows),
+    ]
+    return f"**{title}**\n\n" + "\n".join(lines)
 
 
 def _fmt(value: Any) -> str:

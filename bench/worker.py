@@ -2,6 +2,9 @@
 
     python bench/worker.py cold|restore|warm|memory|burst|instance  <handler module dir> <module name> [sizes...]
 
+The directory argument may name several, joined by os.pathsep: they go first on sys.path, in that order
+(the floor: bench/floor, then the artifact's dependencies).
+
 Reads nothing from the bench but its arguments, environment and (`instance`) the start time on stdin;
 prints one JSON line per result. BENCH_PATCH_ALL=1 (cold, warm) first builds a Powertools Tracer with its
 defaults, as the function did before it patched only `requests` at init: X-Ray's patch_all.
@@ -80,7 +83,7 @@ def run_hooks(registry: list) -> None:
 def main() -> None:
     mode, path, module = sys.argv[1], sys.argv[2], sys.argv[3]
     started = time.perf_counter()
-    sys.path.insert(0, path)
+    sys.path[0:0] = path.split(os.pathsep)
     if os.environ.get("BENCH_PATCH_ALL") == "1":
         from aws_lambda_powertools import Tracer
 
