@@ -6,7 +6,8 @@ been throttled (or is within PACING_HOLD_S of it) first books a send slot on one
 region and action: the item holds the next free slot time (GCRA, the "generic cell rate algorithm"
 with no burst tolerance), each booking moves it on by 1/FACEID_PACING_RPS, and the request sleeps until
 its slot; the first slots after a throttle are a second later, when the second FaceID counted as full
-has passed. Outside bursts nothing is booked, so the quiet path costs no DynamoDB call (and no boto3 import).
+has passed. Outside bursts nothing is booked, so the quiet path costs no DynamoDB call. The calls go through
+the session ledger's thin DynamoDB client (faceid_fn/dynamodb.py), not boto3.
 
 One conditional UpdateItem books a slot; a second one is needed only when the item is idle (its next
 free slot already passed) and the two race. A request whose slot would be further away than it may wait
@@ -154,13 +155,14 @@ class Pacer:
                 close()
 
     def _dynamodb(self) -> Any:
-        with self._client_lock:  # boto3's default session is not safe to build clients from in parallel
+        with self._client_lock:
             if self._client is None:
-                import boto3
+                # The session ledger's thin client (same calls and errors as boto3's): an instance's first
+                # booking, in the middle of a burst, no longer imports boto3 and builds a client first
+                # (about 230 ms of CPU per instance; bench/README.md, Burst).
+                from faceid_fn.dynamodb import DynamoDB
 
-                from faceid_fn.aws import bounded_config
-
-                self._client = boto3.client("dynamodb", config=bounded_config())
+                self._client = DynamoDB()
             return self._client
 
 

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from faceid_fn.dynamodb import DynamoDB
 from faceid_fn.errors import UpstreamError
 from faceid_fn.faceid import FaceId
 from faceid_fn.pacing import PACING_HOLD_S, Pacer, Saturated
@@ -28,13 +29,20 @@ class Wall:
         return self.now
 
 
-@pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+@pytest.fixture(params=["thin", "boto3"])
+def dynamodb(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The pacer's own client (faceid_fn.dynamodb, what it builds) and boto3's: the same bookings."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": AWS_REGION,
+    }.items():
         monkeypatch.setenv(name, value)
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     with mock_aws():
         create_table(PACING_TABLE, "expires_at")
-        yield boto3.client("dynamodb", region_name=AWS_REGION)
+        yield DynamoDB() if request.param == "thin" else boto3.client("dynamodb", region_name=AWS_REGION)
 
 
 def pacer(client: Any, wall: Wall, *, rps: float = 20, max_wait_s: float = 1.0) -> Pacer:
@@ -226,3 +234,14 @@ def test_an_unusable_pacing_store_falls_back_to_backing_off() -> None:
     assert client.calls == 3
     assert len(sleeps) == 1  # one back-off, between the second and third attempt
     assert sleeps[0] > 0
+
+
+def test_a_pacer_without_a_client_books_through_the_thin_client(dynamodb: Any) -> None:
+    # GIVEN a pacer as the container builds it (no client given)
+    wall = Wall()
+    built = pacer(None, wall)
+    # WHEN it books twice
+    waits = [built.book(ACTION), built.book(ACTION)]
+    # THEN its own thin DynamoDB client made the bookings (no boto3 client), spaced as with any client
+    assert waits == [0.0, 0.05]
+    assert isinstance(built._client, DynamoDB)
