@@ -78,6 +78,17 @@ def read_object(client: Any, bucket: str, key: str, version_id: str | None, max_
     return data
 
 
+def _body(answer: requests.Response, limit: int) -> bytes:
+    """At most `limit` bytes of a streamed answer (requests' iter_content: a connection lost mid-body is a
+    requests.RequestException, as before the body)."""
+    data = bytearray()
+    for chunk in answer.iter_content(64 * 1024):
+        data += chunk
+        if len(data) >= limit:
+            break
+    return bytes(data[:limit])
+
+
 def _unreadable(code: str, status: int) -> StorageError:
     permanent = code in PERMANENT_CODES or status in (403, 404)
     return StorageError("ObjectUnreadable", f"The object could not be read ({code})", retryable=not permanent)
@@ -120,9 +131,8 @@ class Cos:
                     if answer.status_code == 200:
                         if int(answer.headers.get("Content-Length") or 0) > max_bytes:
                             raise InvalidInput("ObjectTooLarge", f"The object is larger than {max_bytes} bytes")
-                        data: bytes = answer.raw.read(max_bytes + 1, decode_content=True)
-                        return data
-                    found = _ERROR_CODE.search(answer.raw.read(4096) or b"")
+                        return _body(answer, max_bytes + 1)
+                    found = _ERROR_CODE.search(_body(answer, 4096))
                     failure = _unreadable(
                         found.group(1).decode() if found else str(answer.status_code), answer.status_code
                     )

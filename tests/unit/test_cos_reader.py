@@ -151,6 +151,16 @@ def test_no_more_than_one_byte_over_the_limit_is_read_without_a_length(server: t
     assert len(cos_for(endpoint).read(BUCKET, "k.png", None, 100)) <= 101
 
 
+def test_a_body_cut_short_is_asked_again_then_storage_unavailable(server: tuple[type[Scripted], str]) -> None:
+    handler, endpoint = server
+    # the answer promises more bytes than it sends, then the connection closes (twice)
+    handler.script += [(200, {"Content-Length": str(len(PNG) * 2)}, PNG)] * 2
+    with pytest.raises(StorageError) as raised:
+        cos_for(endpoint).read(BUCKET, "k.png", None, 1024)
+    assert (raised.value.code, raised.value.retryable) == ("StorageUnavailable", True)
+    assert len(handler.seen) == 2
+
+
 def test_an_unreachable_endpoint_is_storage_unavailable() -> None:
     import socket
 
