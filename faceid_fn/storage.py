@@ -28,7 +28,7 @@ from faceid_fn.errors import InvalidInput, UpstreamError
 _MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
 # An S3-compatible error answer: <Error><Code>NoSuchKey</Code>... (read without an XML parser)
 _ERROR_CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
-# Answers that cannot change by asking again (S3's permanent errors; any 403 or 404).
+# Answers that cannot change by asking again (S3's permanent errors; any redirect, 403 or 404).
 PERMANENT_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "AccessDenied"})
 
 
@@ -90,7 +90,7 @@ def _body(answer: requests.Response, limit: int) -> bytes:
 
 
 def _unreadable(code: str, status: int) -> StorageError:
-    permanent = code in PERMANENT_CODES or status in (403, 404)
+    permanent = code in PERMANENT_CODES or status in (403, 404) or 300 <= status < 400
     return StorageError("ObjectUnreadable", f"The object could not be read ({code})", retryable=not permanent)
 
 
@@ -126,7 +126,12 @@ class Cos:
             auth = AWS4Auth(secret_id, secret_key, self.settings.faceid_region, "s3", session_token=token or None)
             try:
                 with self._http().get(
-                    url, params=params, auth=auth, stream=True, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+                    url,
+                    params=params,
+                    auth=auth,
+                    stream=True,
+                    timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+                    allow_redirects=False,  # a redirect (another region's bucket) is an answer, not followed
                 ) as answer:
                     if answer.status_code == 200:
                         if int(answer.headers.get("Content-Length") or 0) > max_bytes:

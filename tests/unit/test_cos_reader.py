@@ -108,12 +108,16 @@ def test_without_a_token_none_is_sent(server: tuple[type[Scripted], str]) -> Non
     assert "x-amz-security-token" not in headers
 
 
-@pytest.mark.parametrize(("status", "code"), [(404, "NoSuchKey"), (403, "AccessDenied"), (404, "NoSuchBucket")])
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(404, "NoSuchKey"), (403, "AccessDenied"), (404, "NoSuchBucket"), (301, "PermanentRedirect")],
+)
 def test_a_missing_or_forbidden_object_is_permanent_and_asked_once(
     server: tuple[type[Scripted], str], status: int, code: str
 ) -> None:
     handler, endpoint = server
-    handler.script.append((status, {"Content-Type": "application/xml"}, xml_error(code)))
+    redirect = {"Location": "http://127.0.0.1:1/elsewhere"} if status == 301 else {}  # never followed
+    handler.script.append((status, {"Content-Type": "application/xml", **redirect}, xml_error(code)))
     with pytest.raises(StorageError) as raised:
         cos_for(endpoint).read(BUCKET, "k.png", None, 1024)
     assert (raised.value.code, raised.value.retryable) == ("ObjectUnreadable", False)
