@@ -31,6 +31,7 @@ from common import Deployed, deployed, emulator, environment, implementations, m
 OURS_BENCH = "ours, bench config (tracing off, credentials in env)"
 OURS_DEPLOYED = "**ours as deployed**"
 OURS_NO_LEDGER = "ours as deployed, without the session ledger"
+OURS_INTL = "ours as deployed, intl flow (the default: the photo read from COS)"
 FLOOR_BENCH = "floor, bench config (tracing off, credentials in env)"
 FLOOR_DEPLOYED = "floor as deployed (tracing on, secret via the extension, the ledger's put)"
 FLOOR_NO_LEDGER = "floor as deployed, without the ledger"
@@ -50,6 +51,7 @@ class Config:
     tracing: bool = True
     extension: bool = True
     deployed: bool = True
+    intl: bool = False  # the default flow (ApplyWebVerificationBizTokenIntl: the photo read from COS)
     extra: tuple[tuple[str, str], ...] = ()
 
 
@@ -68,6 +70,7 @@ CONFIGS = [
     Config("ours as deployed, tracing off", "ours", tracing=False),
     Config(OURS_NO_LEDGER, "ours", extra=(("SESSIONS_TABLE", ""),)),
     Config(OURS_DEPLOYED, "ours"),
+    Config(OURS_INTL, "ours", intl=True),
     Config("ours as deployed, SnapStart: restore hooks + first request", "ours", mode="restore"),
 ]  # fmt: skip
 
@@ -75,7 +78,9 @@ CONFIGS = [
 def env_for(config: Config, faceid_url: str, aws: Deployed) -> dict[str, str]:
     if not config.deployed:
         return environment(faceid_url)
-    return aws.env(faceid_url, tracing=config.tracing, extension=config.extension, **dict(config.extra))
+    return aws.env(
+        faceid_url, tracing=config.tracing, extension=config.extension, intl=config.intl, **dict(config.extra)
+    )
 
 
 def main() -> None:
@@ -93,6 +98,7 @@ def main() -> None:
             Config(f"{old.name}, as deployed (secret via boto3)", old.name, extension=False),
             Config(f"{old.name}, as deployed", old.name),
             Config(f"{old.name}, as deployed, without the session ledger", old.name, extra=(("SESSIONS_TABLE", ""),)),
+            Config(f"{old.name}, as deployed, intl flow", old.name, intl=True),
         ]
     wall: dict[str, list[float]] = {c.label: [] for c in configs}
     imports: dict[str, list[float]] = {c.label: [] for c in configs}

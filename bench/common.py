@@ -234,9 +234,12 @@ class Deployed:
     base: dict[str, str]  # Lambda's own variables, AWS credentials, the secret's name, Secrets Manager (moto)
     extension_port: int  # the Parameters and Secrets extension stand-in
     no_extension_port: int  # a port nothing listens on: the function without the layer
+    intl: dict[str, str]  # the default flow's variables: COS (moto, holding the photo) and the photo's MD5
 
-    def env(self, emulator_url: str, *, tracing: bool = True, extension: bool = True, **extra: str) -> dict[str, str]:
-        env = environment(emulator_url, **{**self.base, **extra})
+    def env(
+        self, emulator_url: str, *, tracing: bool = True, extension: bool = True, intl: bool = False, **extra: str
+    ) -> dict[str, str]:
+        env = environment(emulator_url, **{**self.base, **(self.intl if intl else {}), **extra})
         for name in ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"):
             del env[name]  # the credentials come from the secret, as serverless.yml deploys it
         if tracing:
@@ -284,6 +287,15 @@ def deployed() -> Iterator[Deployed]:
             f" c(boto3.client('dynamodb'), {SESSIONS_TABLE!r})"
         )
         subprocess.run([python, "-c", ledger], cwd=ROOT, env={**os.environ, **aws}, check=True)
+        # The default (intl) flow reads the reference photo from COS: moto's S3 plays COS's S3-compatible API.
+        cos = f"http://127.0.0.1:{moto_port}"
+        photo = (
+            "import sys; from local.sample_photo import png; from tests.aws import cos_put, md5;"
+            f" cos_put({cos!r}, 'reference/alice.png', png()); sys.stdout.write(md5(png()))"
+        )
+        photo_md5 = subprocess.run(
+            [python, "-c", photo], cwd=ROOT, env={**os.environ, **aws}, check=True, capture_output=True, text=True
+        ).stdout.strip()
         extension = subprocess.Popen(
             [python, "-m", "local.secrets_extension", "--port", str(extension_port), "--token", SESSION_TOKEN],
             cwd=ROOT,
@@ -316,7 +328,8 @@ def deployed() -> Iterator[Deployed]:
             "FACEID_CREDENTIALS_MAX_AGE_S": "300",
             "SECRETS_MANAGER_TTL": "150",
         }
-        yield Deployed(base, extension_port, free_port())
+        intl = {"FACEID_FLOW": "intl", "COS_ENDPOINT": cos, "BENCH_PHOTO_MD5": photo_md5}
+        yield Deployed(base, extension_port, free_port(), intl)
     finally:
         xray.close()
         for process in (extension, moto):

@@ -18,10 +18,12 @@ import os
 import sys
 import time
 
+# BENCH_PHOTO_MD5: the MD5 of the photo the bench put in its COS stand-in (the intl flow reads it and
+# checks it); the legacy flow sends the URL and the MD5 as they are.
 EVENT_BODY = json.dumps(
     {
         "CompareImageUrl": "https://photos-1250000000.cos.ap-singapore.myqcloud.com/reference/alice.png",
-        "CompareImageMd5": "43260cb380965ad3022baec8f7123412",
+        "CompareImageMd5": os.environ.get("BENCH_PHOTO_MD5") or "43260cb380965ad3022baec8f7123412",
     }
 )
 
