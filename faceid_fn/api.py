@@ -71,17 +71,25 @@ _FIELD_RULES = {
 CALLER_CLAIMS = ("sub", "client_id")
 
 
+def _authorizer(event: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """API Gateway's authorizer context, and the claims in it (a JWT authorizer's, or a Lambda authorizer's)."""
+    context = event.get("requestContext")
+    authorizer = context.get("authorizer") if isinstance(context, dict) else None
+    if not isinstance(authorizer, dict):
+        return None, None
+    jwt = authorizer.get("jwt")
+    claims = jwt.get("claims") if isinstance(jwt, dict) else authorizer.get("claims")
+    return authorizer, claims if isinstance(claims, dict) else None
+
+
 def caller_subject(event: dict[str, Any]) -> str | None:
     """The authenticated caller named by API Gateway's authorizer, if any: the JWT's `sub`, else its
     `client_id` (prefixed `client:` so that it never equals a user's `sub`), or a Lambda authorizer's
     principal."""
-    context = event.get("requestContext")
-    authorizer = context.get("authorizer") if isinstance(context, dict) else None
-    if not isinstance(authorizer, dict):
+    authorizer, claims = _authorizer(event)
+    if authorizer is None:
         return None
-    jwt = authorizer.get("jwt")
-    claims = jwt.get("claims") if isinstance(jwt, dict) else authorizer.get("claims")
-    if not isinstance(claims, dict):
+    if claims is None:
         subject = authorizer.get("principalId")
         return subject if isinstance(subject, str) and subject else None
     for claim in CALLER_CLAIMS:
@@ -93,13 +101,7 @@ def caller_subject(event: dict[str, Any]) -> str | None:
 
 def has_claims(event: dict[str, Any]) -> bool:
     """Whether an authorizer passed claims at all (a token without a caller claim is another 401)."""
-    context = event.get("requestContext")
-    authorizer = context.get("authorizer") if isinstance(context, dict) else None
-    if not isinstance(authorizer, dict):
-        return False
-    jwt = authorizer.get("jwt")
-    claims = jwt.get("claims") if isinstance(jwt, dict) else authorizer.get("claims")
-    return isinstance(claims, dict) and bool(claims)
+    return bool(_authorizer(event)[1])
 
 
 def _register_routes(app: ApiGatewayResolver) -> None:
