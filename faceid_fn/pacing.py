@@ -77,7 +77,8 @@ class Pacer:
         return self._engaged_until.get(action, 0.0) > self._clock()
 
     def book(self, action: str, *, waited_s: float = 0.0) -> float | None:
-        """Book the next free slot; return the seconds to sleep until it, or None if DynamoDB failed.
+        """Book the next free slot; return the seconds to sleep until it (never negative, never past the
+        allowed wait), or None if DynamoDB failed.
 
         Raises Saturated when the slot is further away than the request may still wait (FACEID_PACING_MAX_WAIT_S
         in all, `waited_s` of it already spent).
@@ -92,7 +93,9 @@ class Pacer:
                 if wait is not None:
                     if wait > 0:  # a queue of booked slots: the burst goes on, keep booking
                         self._engaged_until[action] = self._clock() + PACING_HOLD_S
-                    return wait
+                    # A slot already past (the store raced, or another instance's clock lags) means go now;
+                    # one further away than allowed is never slept past the request's deadline.
+                    return min(max(wait, 0.0), limit_ms / 1000)
         except ClientError as exc:
             logger.warning("pacing store unavailable; backing off instead", extra={"error": _code(exc)})
             return None

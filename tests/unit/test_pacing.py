@@ -102,6 +102,43 @@ def test_time_already_waited_counts_against_the_allowed_wait(dynamodb: Any) -> N
     assert pacing.book(ACTION, waited_s=0.7) == 0.2
 
 
+class PastSlotStore:
+    """A store that answers a booking with a slot already past, as one racing another instance's write can
+    (moto's server applied a reset between our condition check and our update; an instance whose clock
+    lags writes slots in our past)."""
+
+    class exceptions:  # noqa: N801 - the shape of a boto3 client's `exceptions`
+        ConditionalCheckFailedException = type("ConditionalCheckFailedException", (Exception,), {})
+
+    def __init__(self, wall: Wall, slot_offset_s: float) -> None:
+        self.wall, self.slot_offset_s = wall, slot_offset_s
+
+    def update_item(self, **_: Any) -> dict[str, Any]:
+        slot_ms = int((self.wall() + self.slot_offset_s) * 1000)
+        return {"Attributes": {"next_slot": {"N": str(slot_ms)}}}
+
+
+@pytest.mark.parametrize("offset_s", [-0.25, -5.0])
+def test_a_slot_already_past_is_never_a_negative_wait(offset_s: float) -> None:
+    # GIVEN a store whose booked slot lies in this instance's past
+    wall = Wall()
+    pacing = Pacer(
+        PACING_TABLE, "ap-singapore", rps=20, max_wait_s=1, client=PastSlotStore(wall, offset_s), wall_clock=wall
+    )
+    # WHEN it books THEN it goes at once: time.sleep would raise on a negative length
+    assert pacing.book(ACTION) == 0.0
+
+
+def test_a_slot_past_the_allowed_wait_is_never_slept_past_it() -> None:
+    # GIVEN a store that answers a slot 30 s away although at most 1 s (0.4 s of it left) may be waited
+    wall = Wall()
+    pacing = Pacer(
+        PACING_TABLE, "ap-singapore", rps=20, max_wait_s=1, client=PastSlotStore(wall, 30.0), wall_clock=wall
+    )
+    # THEN the wait ends at the request's deadline
+    assert pacing.book(ACTION, waited_s=0.6) == pytest.approx(0.4)
+
+
 def test_a_missing_table_makes_pacing_step_aside(dynamodb: Any) -> None:
     pacing = Pacer("no-such-table", "ap-singapore", rps=20, max_wait_s=1, client=dynamodb, wall_clock=Wall())
     assert pacing.book(ACTION) is None
