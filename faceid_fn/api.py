@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import binascii
 import re
+import threading
 from collections.abc import Callable
 from http import HTTPStatus
 from re import Pattern
@@ -360,7 +361,10 @@ class _FunctionUrlResolver(LambdaFunctionUrlResolver):
         return ApiGatewayResolver._compile_regex(rule, _ANY_TRAILING_SLASHES)  # type: ignore[no-any-return]
 
 
-_RESOLVERS: dict[tuple[str, tuple[str, ...]], ApiGatewayResolver] = {}
+# A resolver holds the request it is serving (event, context, matched route). Lambda serves one request
+# at a time per instance; threads of one process (the tests' concurrent callers, a threaded local server)
+# each get resolvers of their own instead of sharing that state.
+_RESOLVERS = threading.local()
 _KINDS: dict[str, Callable[..., ApiGatewayResolver]] = {
     "rest": APIGatewayRestResolver,
     "http": _HttpApiResolver,
@@ -513,6 +517,7 @@ def http_kind(event: dict[str, Any]) -> str | None:
 
 def resolver(kind: str) -> ApiGatewayResolver:
     key = (kind, _base_paths())
-    if key not in _RESOLVERS:
-        _RESOLVERS[key] = _build(_KINDS[kind], key[1])
-    return _RESOLVERS[key]
+    built: dict[tuple[str, tuple[str, ...]], ApiGatewayResolver] = _RESOLVERS.__dict__.setdefault("built", {})
+    if key not in built:
+        built[key] = _build(_KINDS[kind], key[1])
+    return built[key]

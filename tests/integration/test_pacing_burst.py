@@ -1,19 +1,20 @@
-"""A burst past FaceID's 20 requests/s through the handler: with the pacing table, callers wait for a
-send slot instead of being throttled (emulator over real HTTP, DynamoDB from moto)."""
+"""A burst past FaceID's 20 requests/s: with the pacing table, callers wait for a send slot instead of
+being throttled. Each concurrent caller is served by its own instance (a process, as on Lambda); FaceID is
+the emulator over real HTTP, DynamoDB a moto server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import copy
-import importlib
 import json
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 
-from tests.aws import PACING_TABLE
-from tests.conftest import Emulator, LambdaContext, Response, http_event, start_body
+from tests.aws import AWS_REGION
+from tests.conftest import Emulator, Response, function_environment, http_event, start_body
+from tests.instances import instances, serve
 
 # Written for the legacy flow (COS URL sent as is); the intl flow has its own module, test_intl_flow.py.
 pytestmark = pytest.mark.legacy_flow
@@ -21,45 +22,73 @@ pytestmark = pytest.mark.legacy_flow
 BURST = 60  # three seconds of FaceID capacity, sent at once
 
 
-def burst(lambda_context: LambdaContext, size: int) -> list[Response]:
-    import handler
-
-    importlib.reload(handler)
-    event = http_event(body=start_body())
-
-    def one(_: int) -> Response:
-        return Response.of(handler.handler(copy.deepcopy(event), lambda_context))
-
-    with ThreadPoolExecutor(max_workers=30) as pool:
-        return list(pool.map(one, range(size)))
+INSTANCES = 20  # each serves three of the burst's requests in turn
 
 
-@pytest.mark.usefixtures("aws")
+@pytest.fixture
+def pacing_table(cos_server: str) -> Iterator[str]:
+    """A pacing table of this test's own on the moto server (declared as serverless.yml declares it)."""
+    name = f"pacing-{uuid.uuid4().hex[:8]}"
+    dynamodb = boto3.client(
+        "dynamodb", endpoint_url=cos_server, region_name=AWS_REGION, aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    yield name
+    dynamodb.delete_table(TableName=name)
+
+
+def burst(emulator: Emulator, cos_server: str, size: int, **env: str) -> tuple[list[Response], list[dict[str, Any]]]:
+    """`size` starts at once from INSTANCES instances: every answer, and every log line they wrote."""
+    environment = function_environment(
+        emulator.url,
+        FACEID_FLOW="legacy",
+        AWS_ENDPOINT_URL_DYNAMODB=cos_server,
+        AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="y",
+        AWS_REGION=AWS_REGION,
+        **env,
+    )
+    with instances(environment, INSTANCES) as pool:
+        served = serve(pool, [http_event(body=start_body()) for _ in range(size)])
+    logs = [line for _, lines in served for line in lines]
+    print("\n".join(json.dumps(line) for line in logs))  # what the instances wrote goes through the secret scan
+    return [Response.of(answer) for answer, _ in served], logs
+
+
 def test_a_burst_waits_for_send_slots_and_every_request_gets_a_session(
-    configure: Callable[..., None], emulator: Emulator, lambda_context: LambdaContext, logs: Any
+    emulator: Emulator, cos_server: str, pacing_table: str
 ) -> None:
     # GIVEN the pacing table, and FaceID enforcing its 20 requests/s
-    configure(FACEID_PACING_TABLE=PACING_TABLE, FACEID_PACING_MAX_WAIT_S="10")
     # WHEN 60 requests arrive at once
-    answers = burst(lambda_context, BURST)
+    answers, logs = burst(emulator, cos_server, BURST, FACEID_PACING_TABLE=pacing_table, FACEID_PACING_MAX_WAIT_S="10")
     # THEN every one started its own session
     assert [a.status for a in answers] == [201] * BURST
     assert len({a.body["BizToken"] for a in answers}) == BURST
     # AND FaceID saw few attempts beyond one per request: after the first throttles, the rest booked slots
     attempts = [c for c in emulator.calls if c["action"] == "ApplyWebVerificationToken"]
     assert len(attempts) <= 1.5 * BURST
-    calls = logs.records("FaceID call succeeded")
+    calls = [line for line in logs if line.get("message") == "FaceID call succeeded"]
     assert any(r.get("paced_wait_ms", 0) > 500 for r in calls)
 
 
-@pytest.mark.usefixtures("aws")
 def test_a_burst_beyond_the_allowed_wait_is_answered_429_with_retry_after(
-    configure: Callable[..., None], emulator: Emulator, lambda_context: LambdaContext
+    emulator: Emulator, cos_server: str, pacing_table: str
 ) -> None:
     # GIVEN requests may wait at most 0.5 s for a slot
-    configure(FACEID_PACING_TABLE=PACING_TABLE, FACEID_PACING_MAX_WAIT_S="0.5", FACEID_TIMEOUT_S="1")
     # WHEN 60 arrive at once
-    answers = burst(lambda_context, BURST)
+    answers, _ = burst(
+        emulator,
+        cos_server,
+        BURST,
+        FACEID_PACING_TABLE=pacing_table,
+        FACEID_PACING_MAX_WAIT_S="0.5",
+        FACEID_TIMEOUT_S="1",
+    )
     # THEN those that found a slot got a session, the rest a 429 with the error envelope and a Retry-After
     statuses = {a.status for a in answers}
     assert statuses <= {201, 429}, [a.body for a in answers if a.status not in (201, 429)][:3]
