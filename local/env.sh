@@ -10,7 +10,7 @@ export OFFLINE_HTTP_PORT=${OFFLINE_HTTP_PORT:-3000}
 export OFFLINE_LAMBDA_PORT=${OFFLINE_LAMBDA_PORT:-3002}
 export DEMO_PORT=${DEMO_PORT:-8080}
 
-# FaceID: the emulator (local/emulator.py) and its own local credentials.
+# FaceID: the emulator (local/emulator/) and its own local credentials.
 export FACEID_ENDPOINT="http://127.0.0.1:${EMULATOR_PORT}"
 # The demo app (local/demo/) is where FaceID sends the browser back, and the API's CORS origin.
 export FACEID_REDIRECT_URL=${FACEID_REDIRECT_URL:-"http://127.0.0.1:${DEMO_PORT}/"}

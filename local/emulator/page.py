@@ -1,0 +1,112 @@
+"""The hosted verification page at the VerificationUrl: the tester picks the outcome FaceID reports,
+then the page redirects to the RedirectURL with ?token=<BizToken> ("leave unfinished" stays)."""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from local.emulator.catalog import OUTCOMES
+from local.emulator.state import Answer, EmulatorState, WebSession
+
+_PAGE_STYLE = """body{font-family:system-ui,sans-serif;background:#f4f6f9;color:#1b1f24;margin:0}
+main{max-width:28rem;margin:2rem auto;background:#fff;border-radius:1rem;padding:1.5rem 1.5rem 1rem;
+box-shadow:0 2px 12px rgba(0,0,0,.08)}h1{font-size:1.4rem;margin:.2rem 0 .6rem}.brand{color:#2d72f1;
+font-weight:700;font-size:.85rem;letter-spacing:.05em;text-transform:uppercase}.lead{line-height:1.45}
+.camera{position:relative;height:13rem;border-radius:.8rem;background:#1f2933;display:flex;
+align-items:center;justify-content:center;margin:1rem 0;color:#9aa5b1}.camera span{position:absolute;
+bottom:.6rem;font-size:.8rem}.oval{width:7.5rem;height:9.5rem;border:3px dashed #9aa5b1;border-radius:50%}
+.choices{display:grid;grid-template-columns:1fr 1fr;gap:.5rem}.choices button{padding:.7rem .5rem;
+font:inherit;border-radius:.6rem;border:1px solid #cbd2d9;background:#fff;cursor:pointer;text-align:left}
+.choices button small{display:block;color:#616e7c;font-size:.75rem}.choices .ok{background:#2d72f1;
+color:#fff;border-color:#2d72f1;grid-column:1/-1}.choices .ok small{color:#dbe7fd}.choices .bad{
+border-color:#e3a5a1}.meta{color:#616e7c;font-size:.8rem;margin-top:1rem;word-break:break-all}"""
+
+
+def _button_class(outcome: str) -> str:
+    return "ok" if outcome == "pass" else ("bad" if outcome in ("liveness", "compare", "document") else "other")
+
+
+def _page(status: int, title: str, body: str) -> Answer:
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)} · FaceID (local emulator)</title>
+<style>{_PAGE_STYLE}</style></head><body><main><div class="brand">FaceID · local emulator</div>
+<h1>{html.escape(title)}</h1>
+{body}</main></body></html>"""
+    return Answer(status, page.encode(), "text/html; charset=utf-8")
+
+
+def _with_token(url: str, token: str) -> str:
+    parts = urlsplit(url)
+    query = f"{parts.query}&" if parts.query else ""
+    return urlunsplit(parts._replace(query=query + urlencode({"token": token})))
+
+
+class Page(EmulatorState):
+    """The page's side of a session: what it offers, and the choice made on it."""
+
+    def outcomes_for(self, session: WebSession) -> list[str]:
+        """The outcomes the page offers for this session (document checks only in the OCR modes)."""
+        if session.flow == "intl" and session.check_mode == 4:  # OCR only: no face steps
+            return ["pass", "document", "left", "timeout", "unfinished"]
+        choices = ["pass", "liveness"]
+        if not (session.flow == "intl" and session.check_mode == 3):  # 3: liveness only, no comparison
+            choices.append("compare")
+        if session.reads_document:
+            choices.append("document")
+        return [*choices, "left", "timeout", "unfinished"]
+
+    def verification_page(self, token: str) -> Answer:
+        session = self.sessions.get(token)
+        if session is None or self.now() - session.created_at > session.ttl_s:
+            return _page(404, "Link expired", "<p>This verification link is not valid or has expired.</p>")
+        with self._lock:
+            session.opened = True
+        safe = html.escape(token)
+        buttons = "\n".join(
+            f'<button type="submit" name="outcome" value="{key}" id="{key}" class="{_button_class(key)}">'
+            f"{html.escape(OUTCOMES[key]['label'])}<small>ErrorCode {OUTCOMES[key]['code']}</small></button>"
+            for key in self.outcomes_for(session)
+        )
+        steps = (
+            "Hold your document to the camera, then look at the camera."
+            if session.reads_document
+            else ("Look at the camera and follow the prompts.")
+        )
+        if session.flow == "intl" and session.check_mode == 4:
+            steps = "Hold your identity document to the camera."
+        body = f"""<p class="lead">{steps} This is the local FaceID emulator: no camera is used. Choose the
+outcome FaceID should report, and you are sent back to the app.</p>
+<div class="camera" aria-label="camera preview (placeholder)"><div class="oval"></div><span>Camera preview</span></div>
+<form method="post" action="/verify/{safe}" class="choices">
+{buttons}
+</form>
+<p class="meta">Session <code id="biz-token">{safe}</code> · {html.escape(session.flow)} flow
+{f"· CheckMode {session.check_mode}" if session.flow == "intl" else ""}</p>"""
+        return _page(200, "Verify your identity", body)
+
+    def finish_verification(self, token: str, form: bytes) -> Answer:
+        session = self.sessions.get(token)
+        outcome = parse_qs(form.decode("utf-8", "replace")).get("outcome", [""])[0]
+        if session is None or outcome not in OUTCOMES:
+            return _page(400, "Unknown choice", "<p>Unknown session or outcome.</p>")
+        if self.now() - session.created_at > session.ttl_s:
+            return _page(404, "Link expired", "<p>This verification link is not valid or has expired.</p>")
+        if outcome not in (*self.outcomes_for(session), "fail"):
+            return _page(400, "Not offered", "<p>That outcome is not offered for this session.</p>")
+        with self._lock:
+            if session.outcome in (None, "unfinished"):  # the first final choice wins
+                session.outcome = outcome
+                session.finished_at = self.now()
+        back = html.escape(_with_token(session.redirect_url, token))
+        if OUTCOMES[outcome].get("stays"):
+            # FaceID does not redirect a person who has not finished: the page stays, the result stays 17.
+            return _page(
+                200,
+                "Verification not finished",
+                f"""<p id="unfinished-note">You left the verification unfinished. FaceID reports ErrorCode 17
+until the link expires (then 15). You can close this page, or come back to the link to finish.</p>
+<p><a id="back" href="{back}">Go back to the app without finishing</a></p>""",
+            )
+        return Answer(302, b"", "text/plain", {"Location": _with_token(session.redirect_url, token)})

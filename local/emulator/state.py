@@ -1,0 +1,125 @@
+"""The emulator's state: sessions, uploads, the calls it was asked, injected faults and the rate window,
+the control tests use (reset, inject, clock offset, ageing), and the records it keeps (dataclasses)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from local.emulator.catalog import DEFAULT_RATE_LIMIT, LOCAL_SECRET_ID, LOCAL_SECRET_KEY, OCR_CHECK_MODES, TOKEN_TTL_S
+
+
+@dataclass
+class Fault:
+    code: str | None = None
+    message: str = "Injected fault."
+    count: int = 1
+    latency_ms: int = 0
+    action: str | None = None
+    http_status: int = 200
+    content_type: str | None = None
+    body: str | None = None
+    reset: bool = False  # drop the connection (TCP RST) instead of answering
+
+
+@dataclass
+class WebSession:
+    biz_token: str
+    redirect_url: str
+    compare_image_url: str
+    compare_image_md5: str
+    created_at: float
+    outcome: str | None = None  # a key of OUTCOMES once the tester chose one on the page
+    flow: str = "legacy"
+    ttl_s: int = TOKEN_TTL_S
+    extra: str | None = None
+    opened: bool = False  # the person opened the verification page
+    check_mode: int = 2  # Config.CheckMode (intl): 1 and 4 read a document
+    id_card_type: str | None = None
+    finished_at: float | None = None
+
+    @property
+    def reads_document(self) -> bool:
+        return self.flow == "intl" and self.check_mode in OCR_CHECK_MODES
+
+
+@dataclass
+class Upload:
+    """A CreateUploadUrl slot: the bytes arrive later with an HTTP PUT to the UploadUrl."""
+
+    upload_id: str
+    signature: str
+    expires_at: float
+    data: bytes | None = None
+
+
+@dataclass
+class Answer:
+    """One HTTP answer of the emulator."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+
+
+class EmulatorState:
+    """What the emulated service holds, and the control tests use; thread-safe."""
+
+    def __init__(self, credentials: dict[str, str] | None = None, rate_limit: int = DEFAULT_RATE_LIMIT) -> None:
+        self._initial_credentials = dict(credentials or {LOCAL_SECRET_ID: LOCAL_SECRET_KEY})
+        self.credentials = dict(self._initial_credentials)
+        self.rate_limit = rate_limit
+        self.clock_offset_s = 0.0
+        self.monotonic = time.monotonic  # the rate window's clock; tests may freeze it
+        self.offline_actions: set[str] = set()  # actions answered with ActionOffline (withdrawn)
+        self.base_url = "http://127.0.0.1"
+        self._lock = threading.Lock()
+        self._idle = threading.Condition()
+        self._in_flight = 0
+        self._faults: list[Fault] = []
+        self._window: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.sessions: dict[str, WebSession] = {}
+        self.uploads: dict[str, Upload] = {}
+        self.calls: list[dict[str, Any]] = []
+
+    def reset(self) -> None:
+        """Forget everything, after the API calls still being answered (e.g. slowed by a fault) end."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=10)
+        with self._lock:
+            self._faults.clear()
+            self._window.clear()
+            self.sessions.clear()
+            self.uploads.clear()
+            self.calls.clear()
+            self.clock_offset_s = 0.0
+            self.monotonic = time.monotonic
+            self.rate_limit = DEFAULT_RATE_LIMIT
+            self.credentials = dict(self._initial_credentials)
+            self.offline_actions = set()
+
+    def inject(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset_s
+
+    def age_sessions(self, seconds: float) -> None:
+        """Move every session `seconds` into the past (retention and token expiry without waiting)."""
+        with self._lock:
+            for session in self.sessions.values():
+                session.created_at -= seconds
+                if session.finished_at is not None:
+                    session.finished_at -= seconds
