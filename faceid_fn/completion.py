@@ -37,7 +37,7 @@ UNKNOWN_TOKEN_MESSAGE = "The BizToken is invalid."  # noqa: S105 - a message
 
 
 def is_final(status: str) -> bool:
-    """Every status but `pending` is final (README, "Result codes")."""
+    """Every status but `pending` is final (docs/http.md, "Result codes")."""
     return status != "pending"
 
 
@@ -55,7 +55,7 @@ class CompletionDetail(BaseModel):
     model_config = ConfigDict(defer_build=True)  # built when a session first completes, not at cold start
 
     BizToken: str
-    Status: FinalStatusName = Field(description="The final Status (README, Result codes: every status but pending)")
+    Status: FinalStatusName = Field(description="The final Status (docs/http.md, Result codes: all but pending)")
     ErrorCode: int | None = Field(description="FaceID's result code (null when FaceID never gave one)")
     ErrorMsg: str | None
     Owner: str | None = Field(description="The JWT `sub` that started the session, or the upload's owner")

@@ -1,4 +1,4 @@
-"""Typed errors of the domain and their place in the HTTP error table (DESIGN.md).
+"""Typed errors of the domain and their place in the HTTP error table (docs/http.md, "Errors").
 
 Everything a caller can be told is decided here: the status, the code a client switches on, and a
 message: written by us, or FaceID's own message passed on redacted (never the text of a library

@@ -60,7 +60,7 @@ class Session(BaseModel):
 
 
 StatusName = Literal["pending", "passed", "failed", "expired", "abandoned", "error"]
-# Every status but `pending`, the only one that can still change (README, "Result codes").
+# Every status but `pending`, the only one that can still change (docs/http.md, "Result codes").
 FinalStatusName = Literal["passed", "failed", "expired", "abandoned", "error"]
 
 
@@ -164,7 +164,7 @@ class VerificationResult(BaseModel):
     model_config = DEFERRED
 
     BizToken: str
-    Status: StatusName = Field(description="Ours, from FaceID's ErrorCode (README: result codes)")
+    Status: StatusName = Field(description="Ours, from FaceID's ErrorCode (docs/http.md: result codes)")
     ErrorCode: int | None = Field(description="FaceID's result code: 0 passed, null or 17 not finished")
     ErrorMsg: str | None
     VerificationDetailList: list[VerificationDetail] = []

@@ -220,7 +220,7 @@ class ResultGateway(Protocol):
     def get_result(self, *, result_action: str, biz_token: str, trace_id: str) -> dict[str, object]: ...
 
 
-# FaceID's result ErrorCode -> our Status (README, "Result codes"). Codes not listed are verdicts on the
+# FaceID's result ErrorCode -> our Status (docs/http.md, "Result codes"). Codes not listed are verdicts on the
 # person (liveness, comparison, document checks: FaceID's lists of those grow), hence `failed`.
 STATUS_OF_CODE: dict[int | None, StatusName] = {
     None: "pending",  # not finished (or not started)

@@ -103,7 +103,7 @@ def _one(record: SessionRecord, ledger: Ledger, publisher: Any, now: datetime, t
             return "Throttled"
         if exc.code in NO_LONGER_AVAILABLE or exc.code == UNKNOWN_TOKEN_CODE:
             # Nothing more can be learnt about the person: `error` (no verdict), never `expired`, which
-            # says the person never finished (README, "Result codes"); ErrorMsg says why.
+            # says the person never finished (docs/http.md, "Result codes"); ErrorMsg says why.
             settle(
                 biz_token=record.BizToken,
                 status="error",

@@ -47,7 +47,7 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-# The outcomes the emulator's page offers, and what the demo app must show for each (README: result codes).
+# The outcomes the emulator's page offers, and what the demo app must show for each (docs/http.md: result codes).
 JOURNEYS = [
     ("pass", "passed", "0"),
     ("liveness", "failed", "1005"),

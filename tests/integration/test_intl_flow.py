@@ -223,7 +223,7 @@ def test_a_security_option_or_a_bad_page_option_from_the_caller_is_a_400(
     assert emulator.calls == []
 
 
-# The intl result of each outcome the emulator's page offers, read through our GET (README, "Result codes").
+# The intl result of each outcome the emulator's page offers, read through our GET (docs/http.md, "Result codes").
 def start_session(cos_server: str, invoke: Callable[[dict[str, Any]], Response]) -> dict[str, Any]:
     cos_put(cos_server, PHOTO_KEY, png())
     response = invoke(http_event(body=body()))

@@ -1,4 +1,4 @@
-"""Every documented FaceID result ErrorCode has its Status (README, "Result codes"), and a result read
+"""Every documented FaceID result ErrorCode has its Status (docs/http.md, "Result codes"), and a result read
 past Tencent's retention is its own answer, never `expired`."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from faceid_fn.config import Settings
 from faceid_fn.errors import ResultGone, UpstreamError
 from faceid_fn.service import read_result, result_status
 
-README_TABLE: dict[str, list[int | None]] = {
+DOCUMENTED_TABLE: dict[str, list[int | None]] = {
     "pending": [None, 17],
     "passed": [0],
     "expired": [15, 1409],
@@ -22,7 +22,7 @@ README_TABLE: dict[str, list[int | None]] = {
 
 
 @pytest.mark.parametrize(
-    ("code", "status"), [(code, status) for status, codes in README_TABLE.items() for code in codes]
+    ("code", "status"), [(code, status) for status, codes in DOCUMENTED_TABLE.items() for code in codes]
 )
 def test_each_documented_code_has_its_status(code: int | None, status: str) -> None:
     assert result_status(code) == status
