@@ -1,6 +1,6 @@
 """Settings from the environment, validated once per container (at cold start).
 
-The variable names and defaults are the environment contract in DESIGN.md. A bad value stops the
+The variable names and defaults are the environment contract in docs/configuration.md. A bad value stops the
 container at start-up with one line that names the variable, instead of failing request by request.
 
 A plain pydantic model over os.environ (each field is the lower-case name of its variable): the
