@@ -57,7 +57,7 @@ class LocalStack:
         return list(requests.get(f"{self.emulator}/__emulator__/calls", timeout=5).json())
 
     def make(self, *target: str) -> dict[str, Any]:
-        """`make <target>` against this stack (as the README says: `make invoke`, `make sweep`); the JSON
+        """`make <target>` against this stack (as the docs say: `make invoke`, `make sweep`); the JSON
         answer it prints."""
         result = subprocess.run(
             ["make", "--no-print-directory", *target],

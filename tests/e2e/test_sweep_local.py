@@ -44,7 +44,7 @@ def test_make_sweep_announces_a_finished_session_nobody_read(stack: LocalStack) 
         UpdateExpression="SET SweepAt = :now",
         ExpressionAttributeValues={":now": {"N": "0"}},
     )
-    # WHEN the sweep runs, as the README says (`make sweep`), twice
+    # WHEN the sweep runs, as docs/operations.md says (`make sweep`), twice
     first, second = make_sweep(stack), make_sweep(stack)
     # THEN the first run announced it and the receiver got its webhook, once; the second did not resend it
     assert first["Final"] >= 1, first
