@@ -170,8 +170,14 @@ class Settings(BaseModel):
     # -- the session ledger, completion events and webhooks (issue 11: ledger.py, completion.py, sweep.py,
     # webhooks.py). SESSIONS_TABLE unset = no ledger: no owner-only reads, no events, no sweep.
     sessions_table: str | None = None
-    # Uploads: an object's owner is its metadata `owner`, else the first segment of its key after this prefix.
+    # Each owner's folder: UPLOAD_PREFIX + owner + "/" (`reference/user-42/photo.jpg` is user-42's).
     upload_prefix: str = "reference/"
+    # Who owns an upload: the folder of its key (`key`), or the object's `owner` metadata (`metadata`, for
+    # backends that write every upload with their own credentials; else the key decides).
+    upload_owner_from: Literal["key", "metadata"] = "key"
+    # With AUTH_REQUIRED, a caller's CompareImageUrl must lie in its own folder (`off`: photos curated
+    # server-side, any object of FACEID_COS_BUCKETS may be named).
+    faceid_photo_ownership: bool = True
     event_bus_name: str | None = None
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None  # local runs; deployed stages read WEBHOOK_SECRET_NAME

@@ -128,3 +128,17 @@ class ResultGone(ServiceError):
             "FaceID keeps a verification's result for 3 days; this one is no longer available",
             request_id,
         )
+
+
+class PhotoNotOwned(ServiceError):
+    """CompareImageUrl names an object outside the caller's own folder: refused before it is read, with
+    one answer whether or not the object exists and whatever MD5 was given."""
+
+    status = HTTPStatus.FORBIDDEN
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(
+            "PhotoNotOwned",
+            f"CompareImageUrl must name a photo in the caller's own folder, {prefix}<caller>/ "
+            "(no empty, '.' or '..' segment, no '%', backslash or control character in the key)",
+        )

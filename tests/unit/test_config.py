@@ -289,3 +289,15 @@ def test_owner_only_reads_need_the_session_ledger(env, monkeypatch: pytest.Monke
         load_settings()
     env(AUTH_REQUIRED="true", SESSIONS_TABLE="faceid-fn-sessions-dev")
     assert load_settings().sessions_table == "faceid-fn-sessions-dev"
+
+
+def test_photos_and_uploads_belong_to_the_folder_of_their_key_by_default(env) -> None:
+    env(FACEID_PHOTO_OWNERSHIP=None, UPLOAD_OWNER_FROM=None)
+    settings = load_settings()
+    assert (settings.faceid_photo_ownership, settings.upload_owner_from) == (True, "key")
+    env(FACEID_PHOTO_OWNERSHIP="off", UPLOAD_OWNER_FROM="metadata")
+    settings = load_settings()
+    assert (settings.faceid_photo_ownership, settings.upload_owner_from) == (False, "metadata")
+    env(UPLOAD_OWNER_FROM="header")
+    with pytest.raises(ConfigError, match=r"^faceid-fn configuration error: UPLOAD_OWNER_FROM "):
+        load_settings()
