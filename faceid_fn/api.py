@@ -117,6 +117,11 @@ def _register_routes(app: ApiGatewayResolver) -> None:
                 "description": "CompareImageUrl is not in the caller's own folder (with auth on)",
                 "content": {"application/json": {"model": ErrorBody}},
             },
+            429: {
+                "description": "The caller's session limit (TooManySessions) or FaceID's rate limit reached; "
+                "retry after Retry-After seconds",
+                "content": {"application/json": {"model": ErrorBody}},
+            },
         },
     )
     def post_verification(
@@ -280,6 +285,7 @@ def start_keyed(*, request: dict[str, Any]) -> Session:
         trace_id=str(request["TraceId"]),
         read_photo=lambda url: read_photo_at(container.cos(), url, photo_limit),
         owner=request.get("Owner"),
+        starts=container.owner_starts(),  # counted here, once per Idempotency-Key: replays do not count
     )
 
 

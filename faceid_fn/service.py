@@ -41,6 +41,12 @@ class FaceIdGateway(Protocol):
 PhotoReader = Callable[[str], bytes]
 
 
+class StartLimit(Protocol):
+    """Counts a new session against its owner (None: no owner), or refuses it (limits.py)."""
+
+    def admit(self, owner: str | None) -> None: ...
+
+
 def _cos_host(region: str) -> re.Pattern[str]:
     # <bucket>-<appid>.cos.<region>.myqcloud.com: bucket names are lower-case letters, digits, '-'.
     # ASCII only: `\d` would also match other scripts' digits (Arabic-Indic, fullwidth).
@@ -138,14 +144,18 @@ def start_verification(
     trace_id: str,
     read_photo: PhotoReader,
     owner: str | None = None,
+    starts: StartLimit | None = None,
     now: datetime | None = None,
 ) -> Session:
     """POST /verifications: check the caller's values against our policy, then open the session. `owner`:
-    the caller (AUTH_REQUIRED); with it the photo must be in the caller's folder (FACEID_PHOTO_OWNERSHIP)."""
+    the caller (AUTH_REQUIRED); with it the photo must be in the caller's folder (FACEID_PHOTO_OWNERSHIP),
+    and the start counts against it (`starts`, FACEID_OWNER_STARTS) before anything is read or sent."""
     image_url = compare_image_url(request.CompareImageUrl, settings.faceid_region, settings.faceid_cos_buckets)
     redirect = redirect_url(request.RedirectUrl, settings)
     if settings.auth_required and settings.faceid_photo_ownership:
         check_photo_owner(image_url, owner, settings.upload_prefix)
+    if starts is not None:
+        starts.admit(owner)
     if settings.faceid_flow == "intl":
         photo = read_photo(image_url)
         if hashlib.md5(photo, usedforsecurity=False).hexdigest() != request.CompareImageMd5.lower():

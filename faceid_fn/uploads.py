@@ -147,7 +147,8 @@ def check_region(source: ObjectSource, region: str) -> None:
 
 
 def start_for_object(*, request: dict[str, Any]) -> UploadSession:
-    """Start the session for one uploaded object (`request` = {"Key", "Source", "TraceId", "Owner"})."""
+    """Start the session for one uploaded object (`request` = {"Key", "Source", "TraceId", "Owner"}); run
+    once per object, so that the start counts against its owner (FACEID_OWNER_STARTS) once."""
     source = ObjectSource.model_validate(request["Source"])
     settings, faceid = container.settings(), container.faceid()
     trace_id = str(request["TraceId"])
@@ -155,6 +156,9 @@ def start_for_object(*, request: dict[str, Any]) -> UploadSession:
     limit = min(settings.upload_max_bytes, INTL_MAX_PHOTO_BYTES) if intl else settings.upload_max_bytes
     if source.Size is not None and source.Size > limit:
         raise InvalidInput("ObjectTooLarge", f"The object is larger than {limit} bytes")
+    starts = container.owner_starts()
+    if starts is not None:
+        starts.admit(request.get("Owner"))
 
     def photo() -> bytes:
         if source.Storage == "s3":
@@ -295,7 +299,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             if context.get_remaining_time_in_millis() / 1000 < settings.faceid_timeout_s + RECORD_MARGIN_S:
                 _failed(summary, source, DEFERRED, "Not started: too little time left in this invocation", True)
                 continue
-            owner = owner_of(record, source)  # before the start: a refused owner starts nothing
+            owner = owner_of(record, source)  # before the start: a refused owner starts nothing; it is counted
             key, payload = source.idempotency_key, source.model_dump()
             session = start(request={"Key": key, "Source": payload, "TraceId": trace_id, "Owner": owner})
             _record(session, source, owner)  # issue 11 hook: the session's ledger item, with its owner

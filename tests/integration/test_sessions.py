@@ -217,7 +217,7 @@ def test_exactly_one_event_per_session_under_concurrent_sweeps_and_reads(
     queue: str, emulator: Emulator, env: Callable[..., None], invoke: Invoke, logs: LogLines
 ) -> None:
     # GIVEN 12 finished sessions, all due for the sweep
-    env(FACEID_PACING_TABLE=PACING_TABLE, SWEEP_RPS="20")
+    env(FACEID_PACING_TABLE=PACING_TABLE, SWEEP_RPS="20", FACEID_OWNER_STARTS="12/3600")  # 12 by one caller
     emulator.state.rate_limit = 10**6
     sessions = [start_as(invoke, None) for _ in range(12)]
     for number, session in enumerate(sessions):
