@@ -114,6 +114,15 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         responses={
             201: {"description": "Session started", "content": {"application/json": {"model": Session}}},
             **ERROR_RESPONSES,
+            403: {
+                "description": "CompareImageUrl is not in the caller's own folder (with auth on)",
+                "content": {"application/json": {"model": ErrorBody}},
+            },
+            429: {
+                "description": "The caller's session limit (TooManySessions) or FaceID's rate limit reached; "
+                "retry after Retry-After seconds",
+                "content": {"application/json": {"model": ErrorBody}},
+            },
         },
     )
     def post_verification(
@@ -136,10 +145,16 @@ def _register_routes(app: ApiGatewayResolver) -> None:
             container.idempotency().register(app.lambda_context)
             # A key is the caller's own: with the JWT authorizer on, another caller's same key is another key.
             key = f"{subject}\n{idempotency_key}" if subject else idempotency_key
-            request = {"Key": key, "Body": body.model_dump(mode="json", by_alias=True), "TraceId": trace_id}
+            request = {
+                "Key": key,
+                "Body": body.model_dump(mode="json", by_alias=True),
+                "TraceId": trace_id,
+                "Owner": subject,
+            }
             session = start(request=request)
         else:
-            session = start_keyed(request={"Body": body.model_dump(mode="json", by_alias=True), "TraceId": trace_id})
+            request = {"Body": body.model_dump(mode="json", by_alias=True), "TraceId": trace_id, "Owner": subject}
+            session = start_keyed(request=request)
         # Issue 11 hook: the session's ledger item (its owner reads it; its outcome is announced once).
         record_session(
             container.ledger(), container.settings(), session=session, owner=subject, source=SessionSource(Type="http")
@@ -270,6 +285,8 @@ def start_keyed(*, request: dict[str, Any]) -> Session:
         faceid=container.faceid(),
         trace_id=str(request["TraceId"]),
         read_photo=lambda url: read_photo_at(container.cos(), url, photo_limit),
+        owner=request.get("Owner"),
+        starts=container.owner_starts(),  # counted here, once per Idempotency-Key: replays do not count
     )
 
 

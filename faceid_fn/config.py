@@ -30,6 +30,9 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_TIMEOUT_S = 25.0
 # A replayed answer must not outlive the BizToken it carries (7,200 s).
 MAX_IDEMPOTENCY_TTL_S = 7200
+# FACEID_OWNER_STARTS: at most this many sessions per window, windows of at most a day.
+MAX_OWNER_STARTS = 100_000
+MAX_OWNER_WINDOW_S = 86_400
 
 
 # A base path of an API mapping: segments of letters, digits and -._~ (no regex, no parameters).
@@ -170,8 +173,17 @@ class Settings(BaseModel):
     # -- the session ledger, completion events and webhooks (issue 11: ledger.py, completion.py, sweep.py,
     # webhooks.py). SESSIONS_TABLE unset = no ledger: no owner-only reads, no events, no sweep.
     sessions_table: str | None = None
-    # Uploads: an object's owner is its metadata `owner`, else the first segment of its key after this prefix.
+    # Each owner's folder: UPLOAD_PREFIX + owner + "/" (`reference/user-42/photo.jpg` is user-42's).
     upload_prefix: str = "reference/"
+    # Who owns an upload: the folder of its key (`key`), or the object's `owner` metadata (`metadata`, for
+    # backends that write every upload with their own credentials; else the key decides).
+    upload_owner_from: Literal["key", "metadata"] = "key"
+    # With AUTH_REQUIRED, a caller's CompareImageUrl must lie in its own folder (`off`: photos curated
+    # server-side, any object of FACEID_COS_BUCKETS may be named).
+    faceid_photo_ownership: bool = True
+    # At most this many new sessions per owner in each window of this many seconds (`off`: no limit),
+    # counted in SESSIONS_TABLE (faceid_fn/limits.py).
+    faceid_owner_starts: tuple[int, int] | None = (10, 3600)
     event_bus_name: str | None = None
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None  # local runs; deployed stages read WEBHOOK_SECRET_NAME
@@ -248,6 +260,20 @@ class Settings(BaseModel):
             return tuple(paths)
         return value
 
+    @field_validator("faceid_owner_starts", mode="before")
+    @classmethod
+    def _count_per_seconds(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if value.strip().lower() == "off":
+            return None
+        count, slash, seconds = value.strip().partition("/")
+        if not (slash and count.isascii() and count.isdigit() and seconds.isascii() and seconds.isdigit()):
+            raise ValueError("must be <count>/<seconds> (e.g. 10/3600) or off")
+        if not (1 <= int(count) <= MAX_OWNER_STARTS and 1 <= int(seconds) <= MAX_OWNER_WINDOW_S):
+            raise ValueError(f"must count 1-{MAX_OWNER_STARTS} sessions in 1-{MAX_OWNER_WINDOW_S} seconds")
+        return (int(count), int(seconds))
+
     @field_validator("faceid_cos_buckets", mode="before")
     @classmethod
     def _split_buckets(cls, value: object) -> object:
@@ -295,6 +321,13 @@ class Settings(BaseModel):
         # Owner-only reads look the owner up in the ledger: without it no read could be answered.
         if self.auth_required and not self.sessions_table:
             raise ValueError("AUTH_REQUIRED needs SESSIONS_TABLE (only a session's owner may read its result)")
+        return self
+
+    @model_validator(mode="after")
+    def _owner_limit_has_a_store(self) -> Settings:
+        # Counted in the ledger's table (AUTH_REQUIRED needs it anyway); the default limit is off without one.
+        if "faceid_owner_starts" in self.model_fields_set and self.faceid_owner_starts and not self.sessions_table:
+            raise ValueError("FACEID_OWNER_STARTS needs SESSIONS_TABLE (where each owner's starts are counted)")
         return self
 
     @model_validator(mode="after")

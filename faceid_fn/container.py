@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from faceid_fn.completion import Publisher
     from faceid_fn.idempotency import Idempotency
     from faceid_fn.ledger import Ledger
+    from faceid_fn.limits import OwnerStarts
     from faceid_fn.storage import Cos
 
 
@@ -65,6 +66,17 @@ def ledger() -> Ledger | None:
 
     table = settings().sessions_table
     return Ledger(table) if table else None
+
+
+@cache
+def owner_starts() -> OwnerStarts | None:
+    """The per-owner limit (FACEID_OWNER_STARTS), kept in the ledger's table; None when off or without one."""
+    from faceid_fn.limits import OwnerStarts
+
+    limit, table = settings().faceid_owner_starts, ledger()
+    if limit is None or table is None:
+        return None
+    return OwnerStarts(table.table, *limit, client=table.client)
 
 
 @cache
@@ -161,6 +173,7 @@ def reset() -> None:
         s3,
         faceid,
         ledger,
+        owner_starts,
         publisher,
         _webhook_secrets,
         settings,

@@ -128,3 +128,34 @@ class ResultGone(ServiceError):
             "FaceID keeps a verification's result for 3 days; this one is no longer available",
             request_id,
         )
+
+
+class PhotoNotOwned(ServiceError):
+    """CompareImageUrl names an object outside the caller's own folder: refused before it is read, with
+    one answer whether or not the object exists and whatever MD5 was given."""
+
+    status = HTTPStatus.FORBIDDEN
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(
+            "PhotoNotOwned",
+            f"CompareImageUrl must name a photo in the caller's own folder, {prefix}<caller>/ "
+            "(no empty, '.' or '..' segment, no '%', backslash or control character in the key)",
+        )
+
+
+class TooManySessions(ServiceError):
+    """The owner started FACEID_OWNER_STARTS sessions in the current window; nothing was started."""
+
+    status = HTTPStatus.TOO_MANY_REQUESTS
+
+    def __init__(self, limit: int, window_s: int, retry_after_s: int) -> None:
+        super().__init__(
+            "TooManySessions",
+            f"At most {limit} new sessions per caller every {window_s} s: retry after Retry-After seconds",
+        )
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}

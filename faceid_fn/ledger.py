@@ -13,6 +13,8 @@ to be sent again (FaceID's ErrorMsg, the caller's Extra, FaceID's RequestId). Ne
 - `claim` is the one conditional write that decides who announces a final status (Status `pending` ->
   final); `announced` takes the item out of the index once the event is out. An item claimed but not
   announced (the event could not be sent) stays in the index and the sweep sends it again later.
+- The same table holds the per-owner counts of new sessions (faceid_fn/limits.py): items `starts#...`,
+  with no Status and never in the index.
 """
 
 from __future__ import annotations
@@ -106,6 +108,10 @@ class Ledger:
 
                 self._client = DynamoDB()  # not boto3: about 100 ms less on each instance's first start
             return self._client
+
+    def client(self) -> Any:
+        """The table's DynamoDB client (built on first use), shared with the per-owner limit (limits.py)."""
+        return self._dynamodb()
 
     def record_start(
         self,

@@ -13,11 +13,12 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from pydantic import ValidationError
 
 from faceid_fn.config import Settings, is_loopback
-from faceid_fn.errors import InvalidInput, ResultGone, UpstreamError
+from faceid_fn.errors import InvalidInput, PhotoNotOwned, ResultGone, UpstreamError
 from faceid_fn.flows import APPLY_LEGACY, FLOWS, INTL_MAX_BASE64_CHARS, FlowName
 from faceid_fn.models import OCR_MEDIA_FIELDS, Session, StartVerification, StatusName, VerificationResult
 from faceid_fn.observability import logger, metrics
 from faceid_fn.redaction import redact_url
+from faceid_fn.storage import cos_location
 
 
 class FaceIdGateway(Protocol):
@@ -38,6 +39,12 @@ class FaceIdGateway(Protocol):
 
 # Reads the photo behind a checked COS URL (intl flow): bytes, or StorageError / InvalidInput.
 PhotoReader = Callable[[str], bytes]
+
+
+class StartLimit(Protocol):
+    """Counts a new session against its owner (None: no owner), or refuses it (limits.py)."""
+
+    def admit(self, owner: str | None) -> None: ...
 
 
 def _cos_host(region: str) -> re.Pattern[str]:
@@ -89,6 +96,31 @@ def compare_image_url(value: str, region: str, buckets: frozenset[str] = frozens
     return parts._replace(scheme="https", netloc=host, fragment="").geturl()
 
 
+def folder_owner(key: str, prefix: str) -> str | None:
+    """Whose folder an object key lies in: the segment after `prefix` (UPLOAD_PREFIX) when a name follows
+    it (`reference/user-42/photo.jpg` -> `user-42`); None outside the prefix, or without such a segment."""
+    if not key.startswith(prefix):
+        return None
+    owner, slash, rest = key[len(prefix) :].partition("/")
+    return owner if slash and rest and owner not in ("", ".", "..") else None
+
+
+# Once decoded, a key with one of these, or with an empty, "." or ".." segment, could name another object
+# to whatever reads it (a client that removes dot segments, a server that decodes twice or takes a backslash
+# for a slash).
+_UNSAFE_IN_KEYS = re.compile(r"[\x00-\x1f\x7f%\\]")
+
+
+def check_photo_owner(image_url: str, owner: str | None, prefix: str) -> None:
+    """PhotoNotOwned unless the object behind a checked COS URL, its key decoded exactly as it is read
+    (storage.cos_location), lies in `owner`'s own folder. Nothing is read: the answer is the same whether
+    the object exists or not."""
+    _, key = cos_location(image_url)
+    safe = not _UNSAFE_IN_KEYS.search(key) and all(part not in ("", ".", "..") for part in key.split("/"))
+    if not (owner and safe and folder_owner(key, prefix) == owner):
+        raise PhotoNotOwned(prefix)
+
+
 def redirect_url(value: str | None, settings: Settings) -> str:
     """The RedirectUrl to send upstream: the caller's if its host is allowed, else the default."""
     if value is None:
@@ -111,11 +143,19 @@ def start_verification(
     faceid: FaceIdGateway,
     trace_id: str,
     read_photo: PhotoReader,
+    owner: str | None = None,
+    starts: StartLimit | None = None,
     now: datetime | None = None,
 ) -> Session:
-    """POST /verifications: check the caller's values against our policy, then open the session."""
+    """POST /verifications: check the caller's values against our policy, then open the session. `owner`:
+    the caller (AUTH_REQUIRED); with it the photo must be in the caller's folder (FACEID_PHOTO_OWNERSHIP),
+    and the start counts against it (`starts`, FACEID_OWNER_STARTS) before anything is read or sent."""
     image_url = compare_image_url(request.CompareImageUrl, settings.faceid_region, settings.faceid_cos_buckets)
     redirect = redirect_url(request.RedirectUrl, settings)
+    if settings.auth_required and settings.faceid_photo_ownership:
+        check_photo_owner(image_url, owner, settings.upload_prefix)
+    if starts is not None:
+        starts.admit(owner)
     if settings.faceid_flow == "intl":
         photo = read_photo(image_url)
         if hashlib.md5(photo, usedforsecurity=False).hexdigest() != request.CompareImageMd5.lower():

@@ -28,7 +28,7 @@ from faceid_fn.errors import IdempotencyConflict, InvalidInput, ServiceError, St
 from faceid_fn.flows import COS_SHORT_REGIONS, INTL_MAX_PHOTO_BYTES
 from faceid_fn.models import ErrorDetail, ObjectSource, UploadFailure, UploadSession, UploadSummary
 from faceid_fn.observability import logger, metrics
-from faceid_fn.service import open_intl_session, open_session
+from faceid_fn.service import folder_owner, open_intl_session, open_session
 from faceid_fn.storage import StorageError, checked_photo, read_object
 
 
@@ -147,7 +147,8 @@ def check_region(source: ObjectSource, region: str) -> None:
 
 
 def start_for_object(*, request: dict[str, Any]) -> UploadSession:
-    """Start the session for one uploaded object (`request` = {"Key", "Source", "TraceId"})."""
+    """Start the session for one uploaded object (`request` = {"Key", "Source", "TraceId", "Owner"}); run
+    once per object, so that the start counts against its owner (FACEID_OWNER_STARTS) once."""
     source = ObjectSource.model_validate(request["Source"])
     settings, faceid = container.settings(), container.faceid()
     trace_id = str(request["TraceId"])
@@ -155,6 +156,9 @@ def start_for_object(*, request: dict[str, Any]) -> UploadSession:
     limit = min(settings.upload_max_bytes, INTL_MAX_PHOTO_BYTES) if intl else settings.upload_max_bytes
     if source.Size is not None and source.Size > limit:
         raise InvalidInput("ObjectTooLarge", f"The object is larger than {limit} bytes")
+    starts = container.owner_starts()
+    if starts is not None:
+        starts.admit(request.get("Owner"))
 
     def photo() -> bytes:
         if source.Storage == "s3":
@@ -201,42 +205,58 @@ def start_for_object(*, request: dict[str, Any]) -> UploadSession:
 # -- the session's ledger item (issue 11) ------------------------------------------------------------
 
 OWNER_METADATA = "owner"
+# The form of a caller that is an OAuth client (api.caller_subject): never the owner of someone's photo.
+CLIENT_OWNER_PREFIX = "client:"
 
 
-def upload_owner(record: dict[str, Any], source: ObjectSource, prefix: str) -> str | None:
-    """Who owns an uploaded object's session: its metadata `owner` (S3 `x-amz-meta-owner`, read with
-    HeadObject; COS `x-cos-meta-owner`, in the record), else the first segment of its key after
-    UPLOAD_PREFIX (`reference/user-42/photo.jpg` -> `user-42`), else nobody."""
+def upload_owner(record: dict[str, Any], source: ObjectSource, prefix: str, owner_from: str = "key") -> str | None:
+    """Who owns an uploaded object's session: the folder of its key under UPLOAD_PREFIX
+    (`reference/user-42/photo.jpg` -> `user-42`), else nobody. Whoever can write an object could set its
+    metadata, so the metadata `owner` (S3 `x-amz-meta-owner`, read with HeadObject; COS `x-cos-meta-owner`,
+    in the record) is read only with UPLOAD_OWNER_FROM=metadata, where it wins over the key."""
+    if owner_from == "metadata":
+        value = _metadata_owner(record, source)
+        if value and value.strip():
+            return value.strip()[:256]
+    return folder_owner(source.Key, prefix)
+
+
+def _metadata_owner(record: dict[str, Any], source: ObjectSource) -> str | None:
     if source.Storage == "cos":
         meta = record.get("cos", {}).get("cosObject", {}).get("meta") or {}
-        value = {str(k).lower(): str(v) for k, v in meta.items()}.get(f"x-cos-meta-{OWNER_METADATA}")
-    else:
-        from botocore.exceptions import BotoCoreError, ClientError
+        return {str(k).lower(): str(v) for k, v in meta.items()}.get(f"x-cos-meta-{OWNER_METADATA}")
+    from botocore.exceptions import BotoCoreError, ClientError
 
-        args = {"Bucket": source.Bucket, "Key": source.Key}
-        if source.VersionId:
-            args["VersionId"] = source.VersionId
-        try:
-            value = container.s3().head_object(**args).get("Metadata", {}).get(OWNER_METADATA)
-        except (ClientError, BotoCoreError):
-            # Not guessed from the key instead: the metadata may name someone else. Retried by Lambda.
-            raise StorageError("ObjectUnreadable", "The object's owner could not be read", retryable=True) from None
-    if value and value.strip():
-        return value.strip()[:256]
-    first, slash, rest = source.Key.removeprefix(prefix).partition("/")
-    return first if slash and first and rest else None
+    args = {"Bucket": source.Bucket, "Key": source.Key}
+    if source.VersionId:
+        args["VersionId"] = source.VersionId
+    try:
+        value = container.s3().head_object(**args).get("Metadata", {}).get(OWNER_METADATA)
+    except (ClientError, BotoCoreError):
+        # Not guessed from the key instead: the metadata may name someone else. Retried by Lambda.
+        raise StorageError("ObjectUnreadable", "The object's owner could not be read", retryable=True) from None
+    return str(value) if value is not None else None
 
 
-def _record(session: UploadSession, record: dict[str, Any], source: ObjectSource) -> None:
+def owner_of(record: dict[str, Any], source: ObjectSource) -> str | None:
+    """The upload's owner (upload_owner), refused (not retried) when it has the form of a client identity:
+    a session owned by `client:<id>` would be readable by that OAuth client, which no upload speaks for."""
+    settings = container.settings()
+    owner = upload_owner(record, source, settings.upload_prefix, settings.upload_owner_from)
+    if owner is not None and owner.startswith(CLIENT_OWNER_PREFIX):
+        raise InvalidInput("OwnerNotAllowed", "An upload's owner may not be a client identity (client:...)")
+    return owner
+
+
+def _record(session: UploadSession, source: ObjectSource, owner: str | None) -> None:
     ledger = container.ledger()
     if ledger is None:
         return
-    settings = container.settings()
     record_session(
         ledger,
-        settings,
+        container.settings(),
         session=session,
-        owner=upload_owner(record, source, settings.upload_prefix),
+        owner=owner,
         source=SessionSource(Type=source.Storage, Bucket=source.Bucket, Key=source.Key),
     )
 
@@ -279,8 +299,10 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             if context.get_remaining_time_in_millis() / 1000 < settings.faceid_timeout_s + RECORD_MARGIN_S:
                 _failed(summary, source, DEFERRED, "Not started: too little time left in this invocation", True)
                 continue
-            session = start(request={"Key": source.idempotency_key, "Source": source.model_dump(), "TraceId": trace_id})
-            _record(session, record, source)  # issue 11 hook: the session's ledger item, with its owner
+            owner = owner_of(record, source)  # before the start: a refused owner starts nothing; it is counted
+            key, payload = source.idempotency_key, source.model_dump()
+            session = start(request={"Key": key, "Source": payload, "TraceId": trace_id, "Owner": owner})
+            _record(session, source, owner)  # issue 11 hook: the session's ledger item, with its owner
         except (ServiceError, StorageError) as exc:
             _failed(summary, source, exc.code, exc.message, _retryable(exc))
             continue

@@ -35,6 +35,9 @@ export UPLOAD_BUCKET=faceid-fn-uploads-dev
 # invokes the function, so LOCAL_EVENT_HANDOFF hands each event to the webhook code in process instead
 # (once; Lambda's retries and the on-failure queue exist only when deployed).
 export SESSIONS_TABLE=faceid-fn-sessions-dev
+# The local stack is an open API (auth=off): all its callers share one count of new sessions, here a
+# generous one for the demo and the end-to-end tests (deployed default: 10/3600 per owner).
+export FACEID_OWNER_STARTS=${FACEID_OWNER_STARTS:-1000/3600}
 export EVENT_BUS_NAME=faceid-fn-dev
 export AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:${MOTO_PORT}"
 export LOCAL_EVENT_HANDOFF=true

@@ -35,7 +35,8 @@ def test_authenticated_caller_is_attached_to_the_session_logs(
     invoke: Callable[[dict[str, Any]], Response], auth_on: Callable[..., None], logs: LogLines
 ) -> None:
     auth_on()
-    response = invoke(with_jwt_claims(http_event(body=start_body()), "user-42"))
+    photo = "https://photos-1250000000.cos.ap-singapore.myqcloud.com/reference/user-42/photo.jpg"  # the caller's own
+    response = invoke(with_jwt_claims(http_event(body=start_body(CompareImageUrl=photo)), "user-42"))
     assert response.status == 201
     # the request's lines (not the cold start's own: the legacy flow's warning comes before any request)
     records = [r for r in logs.records() if r["message"] != LEGACY_WARNING]

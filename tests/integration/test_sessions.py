@@ -47,7 +47,7 @@ ALLOWED_DETAIL = {
 }
 
 
-PHOTO_KEY = "reference/alice.png"
+PHOTO_KEY = "reference/alice/alice.png"  # in alice's own folder: hers to use with auth on
 
 
 @pytest.fixture
@@ -217,7 +217,7 @@ def test_exactly_one_event_per_session_under_concurrent_sweeps_and_reads(
     queue: str, emulator: Emulator, env: Callable[..., None], invoke: Invoke, logs: LogLines
 ) -> None:
     # GIVEN 12 finished sessions, all due for the sweep
-    env(FACEID_PACING_TABLE=PACING_TABLE, SWEEP_RPS="20")
+    env(FACEID_PACING_TABLE=PACING_TABLE, SWEEP_RPS="20", FACEID_OWNER_STARTS="12/3600")  # 12 by one caller
     emulator.state.rate_limit = 10**6
     sessions = [start_as(invoke, None) for _ in range(12)]
     for number, session in enumerate(sessions):
@@ -349,30 +349,75 @@ def test_an_event_that_could_not_be_sent_is_sent_by_the_sweep(
 # -- uploads ---------------------------------------------------------------------------------------------
 
 
-def test_an_uploads_owner_comes_from_its_metadata_else_from_its_key(
-    queue: str, env: Callable[..., None], lambda_context: LambdaContext
+def test_an_uploads_owner_is_the_folder_of_its_key_and_its_metadata_only_when_asked(
+    queue: str, env: Callable[..., None], invoke: Invoke, lambda_context: LambdaContext
 ) -> None:
-    from local.sample_photo import png
     from tests.aws import UPLOAD_BUCKET, s3_record
 
-    env()
+    # GIVEN uploads whose `owner` metadata names someone else than the folder of their key (whoever may
+    # write an object under reference/user-a/ may set its metadata too)
+    env(AUTH_REQUIRED="true")
     s3 = boto3.client("s3", region_name=AWS_REGION)
     photo = png()
-    s3.put_object(Bucket=UPLOAD_BUCKET, Key="reference/user-7/a.png", Body=photo)
-    s3.put_object(Bucket=UPLOAD_BUCKET, Key="reference/b.png", Body=photo, Metadata={"owner": "user-8"})
-    s3.put_object(Bucket=UPLOAD_BUCKET, Key="reference/c.png", Body=photo)
+    keys = ("reference/user-a/upload.png", "reference/b.png", "reference/user-7/a.png")
+    s3.put_object(Bucket=UPLOAD_BUCKET, Key=keys[0], Body=photo, Metadata={"owner": "user-b"})
+    s3.put_object(Bucket=UPLOAD_BUCKET, Key=keys[1], Body=photo, Metadata={"owner": "user-8"})
+    s3.put_object(Bucket=UPLOAD_BUCKET, Key=keys[2], Body=photo)
     import handler
 
-    event = {
-        "Records": [
-            s3_record(UPLOAD_BUCKET, k, photo) for k in ("reference/user-7/a.png", "reference/b.png", "reference/c.png")
-        ]
-    }
-    summary = handler.handler(event, lambda_context)
-    owners = [item(s["BizToken"]).get("Owner", {}).get("S") for s in summary["Sessions"]]
-    assert owners == ["user-7", "user-8", None]
-    source = item(summary["Sessions"][0]["BizToken"])["Source"]["M"]
-    assert source == {"Type": {"S": "s3"}, "Bucket": {"S": UPLOAD_BUCKET}, "Key": {"S": "reference/user-7/a.png"}}
+    def owners(request_id: str) -> list[str | None]:
+        records = [s3_record(UPLOAD_BUCKET, key, photo, request_id=f"{request_id}-{key}") for key in keys]
+        summary = handler.handler({"Records": records}, lambda_context)
+        assert summary["Failures"] == []
+        return [item(s["BizToken"]).get("Owner", {}).get("S") for s in summary["Sessions"]]
+
+    # WHEN they arrive THEN the key decides: user-a owns hers, a photo outside any folder is nobody's
+    summary = handler.handler({"Records": [s3_record(UPLOAD_BUCKET, keys[0], photo)]}, lambda_context)
+    [session] = summary["Sessions"]
+    assert item(session["BizToken"])["Owner"] == {"S": "user-a"}
+    source = item(session["BizToken"])["Source"]["M"]
+    assert source == {"Type": {"S": "s3"}, "Bucket": {"S": UPLOAD_BUCKET}, "Key": {"S": keys[0]}}
+    assert owners("key") == ["user-a", None, "user-7"]
+    # AND user-a reads her session, user-b gets the unknown-token answer
+    assert get(invoke, session["BizToken"], "user-a").status == 200
+    assert get(invoke, session["BizToken"], "user-b").status == 404
+    # AND with UPLOAD_OWNER_FROM=metadata (a backend writing uploads with its own credentials) the metadata wins
+    env(AUTH_REQUIRED="true", UPLOAD_OWNER_FROM="metadata")
+    assert owners("metadata") == ["user-b", "user-8", "user-7"]
+
+
+@pytest.mark.parametrize(
+    ("key", "metadata", "owner_from"),
+    [
+        ("reference/client:svc-1/a.png", {}, "key"),
+        ("reference/user-a/a.png", {"owner": "client:svc-1"}, "metadata"),
+    ],
+)
+def test_an_upload_owned_by_a_client_identity_is_a_recorded_failure_not_retried(
+    queue: str,
+    env: Callable[..., None],
+    emulator: Emulator,
+    lambda_context: LambdaContext,
+    key: str,
+    metadata: dict[str, str],
+    owner_from: str,
+) -> None:
+    from tests.aws import UPLOAD_BUCKET, s3_record
+
+    # GIVEN an upload whose owner would be `client:svc-1`, the form of an OAuth client caller
+    env(AUTH_REQUIRED="true", UPLOAD_OWNER_FROM=owner_from)
+    photo = png()
+    boto3.client("s3", region_name=AWS_REGION).put_object(Bucket=UPLOAD_BUCKET, Key=key, Body=photo, Metadata=metadata)
+    import handler
+
+    # WHEN it arrives THEN no session is started (nothing asked of FaceID) and the invocation does not raise
+    summary = handler.handler({"Records": [s3_record(UPLOAD_BUCKET, key, photo)]}, lambda_context)
+    assert summary["Sessions"] == []
+    [failure] = summary["Failures"]
+    assert failure["Error"]["Code"] == "OwnerNotAllowed"
+    assert failure["Retryable"] is False
+    assert failure["Source"]["Key"] == key
+    assert emulator.calls == []
 
 
 def invoke_raw(event: dict[str, Any]) -> dict[str, Any]:

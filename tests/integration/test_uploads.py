@@ -440,10 +440,11 @@ def test_http_keys_are_per_caller_when_callers_are_authenticated(
 
     create_ledger_and_bus()
     upload_env(AUTH_REQUIRED="true", SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME=EVENT_BUS)
-    event = http_event(body=start_body(), headers={"idempotency-key": "retry-1"})
+    folder = "https://photos-1250000000.cos.ap-singapore.myqcloud.com/reference"  # each caller's own photo
+    key = {"idempotency-key": "retry-1"}
     alice, bob = (
-        with_jwt_claims(event, "alice"),
-        with_jwt_claims(http_event(body=start_body(), headers={"idempotency-key": "retry-1"}), "bob"),
+        with_jwt_claims(http_event(body=start_body(CompareImageUrl=f"{folder}/{who}/p.jpg"), headers=key), who)
+        for who in ("alice", "bob")
     )
     # WHEN each sends it (alice twice)
     a1, b1, a2 = invoke(alice), invoke(bob), invoke(alice)

@@ -289,3 +289,38 @@ def test_owner_only_reads_need_the_session_ledger(env, monkeypatch: pytest.Monke
         load_settings()
     env(AUTH_REQUIRED="true", SESSIONS_TABLE="faceid-fn-sessions-dev")
     assert load_settings().sessions_table == "faceid-fn-sessions-dev"
+
+
+def test_photos_and_uploads_belong_to_the_folder_of_their_key_by_default(env) -> None:
+    env(FACEID_PHOTO_OWNERSHIP=None, UPLOAD_OWNER_FROM=None)
+    settings = load_settings()
+    assert (settings.faceid_photo_ownership, settings.upload_owner_from) == (True, "key")
+    env(FACEID_PHOTO_OWNERSHIP="off", UPLOAD_OWNER_FROM="metadata")
+    settings = load_settings()
+    assert (settings.faceid_photo_ownership, settings.upload_owner_from) == (False, "metadata")
+    env(UPLOAD_OWNER_FROM="header")
+    with pytest.raises(ConfigError, match=r"^faceid-fn configuration error: UPLOAD_OWNER_FROM "):
+        load_settings()
+
+
+def test_owner_starts_is_a_count_per_seconds_or_off(env) -> None:
+    env(FACEID_OWNER_STARTS=None, SESSIONS_TABLE=None)
+    assert load_settings().faceid_owner_starts == (10, 3600)  # the default; off without a table to count in
+    env(FACEID_OWNER_STARTS="5/60", SESSIONS_TABLE="sessions")
+    assert load_settings().faceid_owner_starts == (5, 60)
+    env(FACEID_OWNER_STARTS="OFF", SESSIONS_TABLE=None)
+    assert load_settings().faceid_owner_starts is None
+
+
+@pytest.mark.parametrize("value", ["10", "10/", "/3600", "ten/3600", "0/3600", "10/0", "-1/60", "10/86401", "1e3/60"])
+def test_a_bad_owner_starts_stops_the_cold_start_with_one_line(env, value: str) -> None:
+    env(FACEID_OWNER_STARTS=value, SESSIONS_TABLE="sessions")
+    with pytest.raises(ConfigError, match=r"^faceid-fn configuration error: FACEID_OWNER_STARTS ") as raised:
+        load_settings()
+    assert "\n" not in str(raised.value)
+
+
+def test_an_owner_limit_asked_for_needs_a_table_to_count_in(env) -> None:
+    env(FACEID_OWNER_STARTS="5/60", SESSIONS_TABLE=None)
+    with pytest.raises(ConfigError, match="FACEID_OWNER_STARTS needs SESSIONS_TABLE"):
+        load_settings()

@@ -87,3 +87,12 @@ def test_openapi_describes_the_webhook_payload() -> None:
         "RequestId",
         "CompletedAt",
     }
+
+
+def test_the_ownership_rules_and_the_owner_limit_are_declared_on_by_default() -> None:
+    config = serverless()
+    environment, params = config["provider"]["environment"], config["params"]["default"]
+    assert environment["UPLOAD_OWNER_FROM"] == "${param:uploadOwnerFrom}"
+    assert environment["FACEID_PHOTO_OWNERSHIP"] == "${param:photoOwnership}"
+    assert "param:ownerStarts" in environment["FACEID_OWNER_STARTS"]
+    assert (params["uploadOwnerFrom"], params["photoOwnership"], params["ownerStarts"]) == ("key", "on", "10/3600")
