@@ -7,7 +7,7 @@ events: `resolver_for(event)` picks (and builds once) the resolver that reads th
 from __future__ import annotations
 
 import binascii
-import re
+import functools
 from collections.abc import Callable
 from http import HTTPStatus
 from re import Pattern
@@ -104,7 +104,46 @@ def has_claims(event: dict[str, Any]) -> bool:
     return bool(_authorizer(event)[1])
 
 
+class Unauthorized(ServiceError):
+    """No identified caller while AUTH_REQUIRED is on."""
+
+    status = HTTPStatus.UNAUTHORIZED
+
+
+def not_a_caller(event: dict[str, Any]) -> Unauthorized:
+    """The 401 for a request without the authorizer's claims, or with claims that name no caller
+    (neither `sub` nor `client_id`)."""
+    if has_claims(event):
+        return Unauthorized("Unauthorized", "The token names no caller: it needs a sub or client_id claim")
+    return Unauthorized("Unauthorized", "A valid bearer token is required")
+
+
+def require_caller(event: dict[str, Any]) -> str | None:
+    """The caller an operation acts for (None only with AUTH_REQUIRED off). Every operation that touches
+    a session, a photo, the ledger or FaceID asks this first: whatever route or path brought the request
+    (the catch-all route `$default` has no authorizer), a request without a caller goes no further."""
+    subject = caller_subject(event)
+    if subject is None and container.settings().auth_required:
+        raise not_a_caller(event)
+    return subject
+
+
 def _register_routes(app: ApiGatewayResolver) -> None:
+
+    def caller_first(handler: Callable[[Any], Response[dict[str, Any]]]) -> Callable[[Any], Response[dict[str, Any]]]:
+        """A route refuses a request (its body, its parameters, its shape) only to a caller it would
+        serve: without one, the answer is the operation's 401, so that an anonymous request learns
+        nothing about its other faults (the request validation runs before the operation's own check)."""
+
+        @functools.wraps(handler)
+        def answer(exc: Any) -> Response[dict[str, Any]]:
+            try:
+                require_caller(app.current_event.raw_event)
+            except Unauthorized as refused:
+                return _error(app, refused.status, refused.code, refused.message)
+            return handler(exc)
+
+        return answer
 
     @app.post(
         "/verifications",
@@ -127,8 +166,8 @@ def _register_routes(app: ApiGatewayResolver) -> None:
             ),
         ] = None,
     ) -> Response[str]:
+        subject = require_caller(app.current_event.raw_event)  # before the photo, the ledger or FaceID
         trace_id = logger.get_correlation_id() or _request_id(app)
-        subject = caller_subject(app.current_event.raw_event)
         if idempotency_key and container.idempotency().enabled:
             # one session per key; the same key with another body is a conflict
             start = container.idempotency().once(start_keyed, model=Session, key_path="Key", payload_path="Body")
@@ -173,10 +212,11 @@ def _register_routes(app: ApiGatewayResolver) -> None:
             Query(description="`media`: also return BestFrameBase64/VideoBase64 (intl flow; personal data)"),
         ] = None,
     ) -> VerificationResult:
+        subject = require_caller(app.current_event.raw_event)  # before the ledger or FaceID
         settings, ledger = container.settings(), container.ledger()
         announced = False
         if settings.auth_required:  # issue 11 hook: only the session's owner reads it; others get "unknown"
-            record = check_owner(biz_token, caller_subject(app.current_event.raw_event), ledger)
+            record = check_owner(biz_token, subject, ledger)
             announced = is_final(record.Status)
         result = read_result(
             biz_token,
@@ -198,21 +238,25 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         return result
 
     @app.exception_handler(ServiceError)
+    @caller_first
     def on_service_error(exc: ServiceError) -> Response[dict[str, Any]]:
         # FaceID's own refusals were logged with their code by the call (faceid.py): not twice.
         logged = isinstance(exc, UpstreamError)
         return _error(app, exc.status, exc.code, exc.message, exc.request_id, exc.headers, logged=logged)
 
     @app.exception_handler(RequestValidationError)
+    @caller_first
     def on_validation_error(exc: RequestValidationError) -> Response[dict[str, Any]]:
         code, message = validation_error(exc.errors())
         return _error(app, HTTPStatus.BAD_REQUEST, code, message)
 
     @app.exception_handler([binascii.Error, UnicodeDecodeError])
+    @caller_first
     def on_undecodable_body(_: Exception) -> Response[dict[str, Any]]:
         return _error(app, HTTPStatus.BAD_REQUEST, "InvalidParameter", "The body is not valid base64 or UTF-8")
 
     @app.exception_handler(ValueError)
+    @caller_first
     def on_unreadable_body(exc: ValueError) -> Response[dict[str, Any]]:
         # Powertools raises bare ValueErrors while reading a body it cannot parse (e.g. multipart without
         # a boundary, found by schemathesis); nothing of ours raises one on purpose. A pydantic
@@ -224,6 +268,7 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         )
 
     @app.exception_handler(RequestUnsupportedContentType)
+    @caller_first
     def on_unsupported_content_type(_: RequestUnsupportedContentType) -> Response[dict[str, Any]]:
         return _error(
             app, HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", "Send the body as application/json"
@@ -234,6 +279,7 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         return _error(app, HTTPStatus.NOT_FOUND, "ResourceNotFound", "No such route")
 
     @app.exception_handler(Exception)
+    @caller_first
     def on_unexpected(exc: Exception) -> Response[dict[str, Any]]:
         return _unexpected(app, exc)
 
@@ -344,8 +390,16 @@ def _base_paths() -> tuple[str, ...]:
 
 
 # One trailing-slash rule for the three triggers: Powertools' REST resolver ignores trailing slashes
-# (`/verifications/` is `/verifications`); the HTTP API and Function URL resolvers did not.
-_ANY_TRAILING_SLASHES = "^{}/*$"
+# (`/verifications/` is `/verifications`); the HTTP API and Function URL resolvers did not. The pattern
+# ends at `\Z`, the end of the path: Powertools' `$` also matches before a final newline, and HTTP APIs
+# pass a decoded `%0A` in the path (`/verifications\n` would have been `/verifications`).
+_ANY_TRAILING_SLASHES = r"^{}/*\Z"
+
+
+class _RestResolver(APIGatewayRestResolver):
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = _ANY_TRAILING_SLASHES) -> Pattern[str]:
+        return ApiGatewayResolver._compile_regex(rule, _ANY_TRAILING_SLASHES)  # type: ignore[no-any-return]
 
 
 class _HttpApiResolver(APIGatewayHttpResolver):
@@ -362,7 +416,7 @@ class _FunctionUrlResolver(LambdaFunctionUrlResolver):
 
 _RESOLVERS: dict[tuple[str, tuple[str, ...]], ApiGatewayResolver] = {}
 _KINDS: dict[str, Callable[..., ApiGatewayResolver]] = {
-    "rest": APIGatewayRestResolver,
+    "rest": _RestResolver,
     "http": _HttpApiResolver,
     "function_url": _FunctionUrlResolver,
 }
@@ -391,14 +445,10 @@ def malformed(kind: str, event: dict[str, Any], cause: str | None = None) -> dic
     return _direct_error(event, HTTPStatus.BAD_REQUEST, "MalformedEvent", message, cause)
 
 
-def unauthorized(kind: str, event: dict[str, Any]) -> dict[str, Any]:
-    """401 for a request without the authorizer's claims while AUTH_REQUIRED is on, or with claims that
-    name no caller (neither `sub` nor `client_id`)."""
-    if has_claims(event):
-        message = "The token names no caller: it needs a sub or client_id claim"
-    else:
-        message = "A valid bearer token is required"
-    return _direct_error(event, HTTPStatus.UNAUTHORIZED, "Unauthorized", message)
+def unauthorized(event: dict[str, Any]) -> dict[str, Any]:
+    """The 401 of `require_caller`, for an event refused before routing."""
+    refused = not_a_caller(event)
+    return _direct_error(event, refused.status, refused.code, refused.message)
 
 
 def unsupported_media_type(event: dict[str, Any]) -> dict[str, Any]:
@@ -439,17 +489,19 @@ def handle(kind: str, event: dict[str, Any], context: Any) -> dict[str, Any]:
         # A CORS preflight that reached the function through the catch-all route (no token, no body):
         # API Gateway adds the configured CORS headers to this answer.
         return {"statusCode": HTTPStatus.NO_CONTENT, "headers": {}, "body": "", "isBase64Encoded": False}
+    # Who may do what is decided by each operation (require_caller), not here: a path test here and the
+    # resolver's route patterns could disagree about which paths name a route.
     subject = caller_subject(event)
     if subject:
         logger.append_keys(caller=subject)  # on every log line of this request
-    elif container.settings().auth_required and _names_a_route(event):  # before anything reads the request
-        return unauthorized(kind, event)
     event, media_type_ok = with_json_media_type(event)
     if not media_type_ok:
         return unsupported_media_type(event)
     try:
         return resolver(kind).resolve(event, context)
     except (KeyError, AttributeError, TypeError, ValueError) as exc:
+        if subject is None and container.settings().auth_required:
+            return unauthorized(event)  # fail closed: an event that cannot be routed is said only to a caller
         return malformed(kind, event, type(exc).__name__)
 
 
@@ -458,23 +510,6 @@ def _method(event: dict[str, Any]) -> str:
     http = context.get("http") if isinstance(context, dict) else None
     method = http.get("method") if isinstance(http, dict) else event.get("httpMethod")
     return method.upper() if isinstance(method, str) else ""
-
-
-# The paths of our routes (any method, after a base path, with or without trailing slashes). Another path
-# reached the function through the catch-all route, which has no authorizer: it is answered 404 whether
-# or not the caller has a token.
-_ROUTE_PATHS = re.compile(r"/verifications(?:/[^/]+)?/*")
-
-
-def _names_a_route(event: dict[str, Any]) -> bool:
-    path = event.get("rawPath") if event.get("version") == "2.0" else event.get("path")
-    if not isinstance(path, str):
-        return True  # a malformed event: refused like any other request without claims
-    for base in sorted(_base_paths(), key=len, reverse=True):
-        if path == base or path.startswith(base + "/"):
-            path = path[len(base) :]
-            break
-    return bool(_ROUTE_PATHS.fullmatch(path))
 
 
 def with_json_media_type(event: dict[str, Any]) -> tuple[dict[str, Any], bool]:

@@ -139,6 +139,24 @@ def test_a_trailing_slash_is_the_same_route_on_every_trigger(invoke: Invoke, kin
     assert read.body["BizToken"] == token
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("suffix", ["\n", "/\n"])
+def test_a_route_ends_where_the_path_ends(invoke: Invoke, emulator: Emulator, kind: str, suffix: str) -> None:
+    # GIVEN a session that exists
+    started = invoke(http_event(kind, body=start_body()))
+    assert started.status == 201
+    calls = len(emulator.calls)
+    # WHEN a route's path is followed by a newline (an HTTP API passes a decoded %0A on in rawPath)
+    start = invoke(http_event(kind, body=start_body(), path="/verifications" + suffix))
+    read = http_event(kind, method="GET", path=f"/verifications/{started.body['BizToken']}{suffix}")
+    read["body"] = None
+    # THEN it names no route: nothing is started or read
+    for response in (start, invoke(read)):
+        assert response.status == 404, response.body
+        assert response.body["Error"]["Code"] == "ResourceNotFound"
+    assert len(emulator.calls) == calls
+
+
 # -- callers ----------------------------------------------------------------------------------------
 
 
