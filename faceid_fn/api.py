@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import binascii
 import functools
+import json
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from re import Pattern
@@ -30,7 +32,7 @@ from pydantic import ValidationError
 from faceid_fn import container
 from faceid_fn.completion import SessionSource, check_owner, is_final, record_session, settle_result
 from faceid_fn.config import ConfigError
-from faceid_fn.errors import ServiceError, UpstreamError
+from faceid_fn.errors import InvalidInput, ServiceError, UpstreamError
 from faceid_fn.flows import INTL_MAX_PHOTO_BYTES
 from faceid_fn.models import ErrorBody, ErrorDetail, Session, StartVerification, VerificationResult
 from faceid_fn.observability import logger, metrics
@@ -152,6 +154,10 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         responses={
             201: {"description": "Session started", "content": {"application/json": {"model": Session}}},
             **ERROR_RESPONSES,
+            413: {
+                "description": f"The body is larger than {MAX_REQUEST_BODY_BYTES:,} bytes",
+                "content": {"application/json": {"model": ErrorBody}},
+            },
         },
     )
     def post_verification(
@@ -290,6 +296,59 @@ class ResponseTooLarge(ServiceError):
     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
 
 
+class RequestTooLarge(ServiceError):
+    """A body larger than any request of this API needs."""
+
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+# A start request's body is a few hundred bytes and three levels deep (the object, Config, its values);
+# its longest fields (CompareImageUrl 4,096 characters, RedirectUrl 2,048, Extra 1,000) fit in 64 KiB
+# even written as six-byte JSON `\uXXXX` escapes. Anything larger or deeper is refused before it is
+# parsed (API Gateway and Lambda alone would pass up to 6 MB, and json's parser recurses once per level).
+MAX_REQUEST_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32
+_JSON_STRUCTURE = re.compile(r'[\\"\[\]{}]')
+
+
+def read_json_body(text: str) -> Any:
+    """A request body as JSON (the resolvers' deserializer), size and depth checked first."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_REQUEST_BODY_BYTES:
+        raise RequestTooLarge("RequestTooLarge", f"The body is larger than {MAX_REQUEST_BODY_BYTES:,} bytes")
+    if json_depth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise InvalidInput("InvalidParameter", f"The body is nested deeper than {MAX_JSON_DEPTH} levels")
+    return json.loads(text)
+
+
+def json_depth(text: str, stop_after: int) -> int:
+    """How deeply JSON text nests arrays and objects (brackets inside strings do not count), in one pass
+    over its structural characters; counting stops once past `stop_after`. Not a validator: the parser
+    refuses what is not JSON."""
+    depth = deepest = 0
+    in_string = False
+    escaped_at = -1
+    for match in _JSON_STRUCTURE.finditer(text):
+        at, char = match.start(), match.group()
+        if at == escaped_at:  # the character after a backslash in a string
+            continue
+        if in_string:
+            if char == "\\":
+                escaped_at = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > stop_after:
+                    break
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 # Lambda's limit for a synchronous answer is 6 MB (6,291,456 bytes) for the whole proxy response: keep
 # the body well under it (the headers and the JSON envelope around the body take the rest).
 MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024
@@ -377,7 +436,7 @@ def _error(
 def _build(resolver: Callable[..., ApiGatewayResolver], base_paths: tuple[str, ...]) -> ApiGatewayResolver:
     # A custom domain's base path (API mapping) stays in the path the event carries: strip it.
     prefixes: list[str | Pattern[str]] = list(base_paths)
-    app = resolver(enable_validation=True, strip_prefixes=prefixes or None)
+    app = resolver(enable_validation=True, strip_prefixes=prefixes or None, json_body_deserializer=read_json_body)
     _register_routes(app)
     return app
 
