@@ -7,6 +7,8 @@ events: `resolver_for(event)` picks (and builds once) the resolver that reads th
 from __future__ import annotations
 
 import binascii
+import functools
+import json
 import re
 import threading
 from collections.abc import Callable
@@ -31,7 +33,7 @@ from pydantic import ValidationError
 from faceid_fn import container
 from faceid_fn.completion import SessionSource, check_owner, is_final, record_session, settle_result
 from faceid_fn.config import ConfigError
-from faceid_fn.errors import ServiceError, UpstreamError
+from faceid_fn.errors import InvalidInput, ServiceError, UpstreamError
 from faceid_fn.flows import INTL_MAX_PHOTO_BYTES
 from faceid_fn.models import ErrorBody, ErrorDetail, Session, StartVerification, VerificationResult
 from faceid_fn.observability import logger, metrics
@@ -105,7 +107,46 @@ def has_claims(event: dict[str, Any]) -> bool:
     return bool(_authorizer(event)[1])
 
 
+class Unauthorized(ServiceError):
+    """No identified caller while AUTH_REQUIRED is on."""
+
+    status = HTTPStatus.UNAUTHORIZED
+
+
+def not_a_caller(event: dict[str, Any]) -> Unauthorized:
+    """The 401 for a request without the authorizer's claims, or with claims that name no caller
+    (neither `sub` nor `client_id`)."""
+    if has_claims(event):
+        return Unauthorized("Unauthorized", "The token names no caller: it needs a sub or client_id claim")
+    return Unauthorized("Unauthorized", "A valid bearer token is required")
+
+
+def require_caller(event: dict[str, Any]) -> str | None:
+    """The caller an operation acts for (None only with AUTH_REQUIRED off). Every operation that touches
+    a session, a photo, the ledger or FaceID asks this first: whatever route or path brought the request
+    (the catch-all route `$default` has no authorizer), a request without a caller goes no further."""
+    subject = caller_subject(event)
+    if subject is None and container.settings().auth_required:
+        raise not_a_caller(event)
+    return subject
+
+
 def _register_routes(app: ApiGatewayResolver) -> None:
+
+    def caller_first(handler: Callable[[Any], Response[dict[str, Any]]]) -> Callable[[Any], Response[dict[str, Any]]]:
+        """A route refuses a request (its body, its parameters, its shape) only to a caller it would
+        serve: without one, the answer is the operation's 401, so that an anonymous request learns
+        nothing about its other faults (the request validation runs before the operation's own check)."""
+
+        @functools.wraps(handler)
+        def answer(exc: Any) -> Response[dict[str, Any]]:
+            try:
+                require_caller(app.current_event.raw_event)
+            except Unauthorized as refused:
+                return _error(app, refused.status, refused.code, refused.message)
+            return handler(exc)
+
+        return answer
 
     @app.post(
         "/verifications",
@@ -116,6 +157,10 @@ def _register_routes(app: ApiGatewayResolver) -> None:
             **ERROR_RESPONSES,
             403: {
                 "description": "CompareImageUrl is not in the caller's own folder (with auth on)",
+                "content": {"application/json": {"model": ErrorBody}},
+            },
+            413: {
+                "description": f"The body is larger than {MAX_REQUEST_BODY_BYTES:,} bytes",
                 "content": {"application/json": {"model": ErrorBody}},
             },
             429: {
@@ -137,8 +182,8 @@ def _register_routes(app: ApiGatewayResolver) -> None:
             ),
         ] = None,
     ) -> Response[str]:
+        subject = require_caller(app.current_event.raw_event)  # before the photo, the ledger or FaceID
         trace_id = logger.get_correlation_id() or _request_id(app)
-        subject = caller_subject(app.current_event.raw_event)
         if idempotency_key and container.idempotency().enabled:
             # one session per key; the same key with another body is a conflict
             start = container.idempotency().once(start_keyed, model=Session, key_path="Key", payload_path="Body")
@@ -189,10 +234,11 @@ def _register_routes(app: ApiGatewayResolver) -> None:
             Query(description="`media`: also return BestFrameBase64/VideoBase64 (intl flow; personal data)"),
         ] = None,
     ) -> VerificationResult:
+        subject = require_caller(app.current_event.raw_event)  # before the ledger or FaceID
         settings, ledger = container.settings(), container.ledger()
         announced = False
         if settings.auth_required:  # issue 11 hook: only the session's owner reads it; others get "unknown"
-            record = check_owner(biz_token, caller_subject(app.current_event.raw_event), ledger)
+            record = check_owner(biz_token, subject, ledger)
             announced = is_final(record.Status)
         result = read_result(
             biz_token,
@@ -214,21 +260,25 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         return result
 
     @app.exception_handler(ServiceError)
+    @caller_first
     def on_service_error(exc: ServiceError) -> Response[dict[str, Any]]:
         # FaceID's own refusals were logged with their code by the call (faceid.py): not twice.
         logged = isinstance(exc, UpstreamError)
         return _error(app, exc.status, exc.code, exc.message, exc.request_id, exc.headers, logged=logged)
 
     @app.exception_handler(RequestValidationError)
+    @caller_first
     def on_validation_error(exc: RequestValidationError) -> Response[dict[str, Any]]:
         code, message = validation_error(exc.errors())
         return _error(app, HTTPStatus.BAD_REQUEST, code, message)
 
     @app.exception_handler([binascii.Error, UnicodeDecodeError])
+    @caller_first
     def on_undecodable_body(_: Exception) -> Response[dict[str, Any]]:
         return _error(app, HTTPStatus.BAD_REQUEST, "InvalidParameter", "The body is not valid base64 or UTF-8")
 
     @app.exception_handler(ValueError)
+    @caller_first
     def on_unreadable_body(exc: ValueError) -> Response[dict[str, Any]]:
         # Powertools raises bare ValueErrors while reading a body it cannot parse (e.g. multipart without
         # a boundary, found by schemathesis); nothing of ours raises one on purpose. A pydantic
@@ -240,6 +290,7 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         )
 
     @app.exception_handler(RequestUnsupportedContentType)
+    @caller_first
     def on_unsupported_content_type(_: RequestUnsupportedContentType) -> Response[dict[str, Any]]:
         return _error(
             app, HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", "Send the body as application/json"
@@ -250,6 +301,7 @@ def _register_routes(app: ApiGatewayResolver) -> None:
         return _error(app, HTTPStatus.NOT_FOUND, "ResourceNotFound", "No such route")
 
     @app.exception_handler(Exception)
+    @caller_first
     def on_unexpected(exc: Exception) -> Response[dict[str, Any]]:
         return _unexpected(app, exc)
 
@@ -258,6 +310,59 @@ class ResponseTooLarge(ServiceError):
     """The answer would not fit in a Lambda response."""
 
     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+class RequestTooLarge(ServiceError):
+    """A body larger than any request of this API needs."""
+
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+# A start request's body is a few hundred bytes and three levels deep (the object, Config, its values);
+# its longest fields (CompareImageUrl 4,096 characters, RedirectUrl 2,048, Extra 1,000) fit in 64 KiB
+# even written as six-byte JSON `\uXXXX` escapes. Anything larger or deeper is refused before it is
+# parsed (API Gateway and Lambda alone would pass up to 6 MB, and json's parser recurses once per level).
+MAX_REQUEST_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32
+_JSON_STRUCTURE = re.compile(r'[\\"\[\]{}]')
+
+
+def read_json_body(text: str) -> Any:
+    """A request body as JSON (the resolvers' deserializer), size and depth checked first."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_REQUEST_BODY_BYTES:
+        raise RequestTooLarge("RequestTooLarge", f"The body is larger than {MAX_REQUEST_BODY_BYTES:,} bytes")
+    if json_depth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise InvalidInput("InvalidParameter", f"The body is nested deeper than {MAX_JSON_DEPTH} levels")
+    return json.loads(text)
+
+
+def json_depth(text: str, stop_after: int) -> int:
+    """How deeply JSON text nests arrays and objects (brackets inside strings do not count), in one pass
+    over its structural characters; counting stops once past `stop_after`. Not a validator: the parser
+    refuses what is not JSON."""
+    depth = deepest = 0
+    in_string = False
+    escaped_at = -1
+    for match in _JSON_STRUCTURE.finditer(text):
+        at, char = match.start(), match.group()
+        if at == escaped_at:  # the character after a backslash in a string
+            continue
+        if in_string:
+            if char == "\\":
+                escaped_at = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > stop_after:
+                    break
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 # Lambda's limit for a synchronous answer is 6 MB (6,291,456 bytes) for the whole proxy response: keep
@@ -349,7 +454,7 @@ def _error(
 def _build(resolver: Callable[..., ApiGatewayResolver], base_paths: tuple[str, ...]) -> ApiGatewayResolver:
     # A custom domain's base path (API mapping) stays in the path the event carries: strip it.
     prefixes: list[str | Pattern[str]] = list(base_paths)
-    app = resolver(enable_validation=True, strip_prefixes=prefixes or None)
+    app = resolver(enable_validation=True, strip_prefixes=prefixes or None, json_body_deserializer=read_json_body)
     _register_routes(app)
     return app
 
@@ -362,8 +467,16 @@ def _base_paths() -> tuple[str, ...]:
 
 
 # One trailing-slash rule for the three triggers: Powertools' REST resolver ignores trailing slashes
-# (`/verifications/` is `/verifications`); the HTTP API and Function URL resolvers did not.
-_ANY_TRAILING_SLASHES = "^{}/*$"
+# (`/verifications/` is `/verifications`); the HTTP API and Function URL resolvers did not. The pattern
+# ends at `\Z`, the end of the path: Powertools' `$` also matches before a final newline, and HTTP APIs
+# pass a decoded `%0A` in the path (`/verifications\n` would have been `/verifications`).
+_ANY_TRAILING_SLASHES = r"^{}/*\Z"
+
+
+class _RestResolver(APIGatewayRestResolver):
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = _ANY_TRAILING_SLASHES) -> Pattern[str]:
+        return ApiGatewayResolver._compile_regex(rule, _ANY_TRAILING_SLASHES)  # type: ignore[no-any-return]
 
 
 class _HttpApiResolver(APIGatewayHttpResolver):
@@ -383,7 +496,7 @@ class _FunctionUrlResolver(LambdaFunctionUrlResolver):
 # each get resolvers of their own instead of sharing that state.
 _RESOLVERS = threading.local()
 _KINDS: dict[str, Callable[..., ApiGatewayResolver]] = {
-    "rest": APIGatewayRestResolver,
+    "rest": _RestResolver,
     "http": _HttpApiResolver,
     "function_url": _FunctionUrlResolver,
 }
@@ -412,14 +525,10 @@ def malformed(kind: str, event: dict[str, Any], cause: str | None = None) -> dic
     return _direct_error(event, HTTPStatus.BAD_REQUEST, "MalformedEvent", message, cause)
 
 
-def unauthorized(kind: str, event: dict[str, Any]) -> dict[str, Any]:
-    """401 for a request without the authorizer's claims while AUTH_REQUIRED is on, or with claims that
-    name no caller (neither `sub` nor `client_id`)."""
-    if has_claims(event):
-        message = "The token names no caller: it needs a sub or client_id claim"
-    else:
-        message = "A valid bearer token is required"
-    return _direct_error(event, HTTPStatus.UNAUTHORIZED, "Unauthorized", message)
+def unauthorized(event: dict[str, Any]) -> dict[str, Any]:
+    """The 401 of `require_caller`, for an event refused before routing."""
+    refused = not_a_caller(event)
+    return _direct_error(event, refused.status, refused.code, refused.message)
 
 
 def unsupported_media_type(event: dict[str, Any]) -> dict[str, Any]:
@@ -460,17 +569,19 @@ def handle(kind: str, event: dict[str, Any], context: Any) -> dict[str, Any]:
         # A CORS preflight that reached the function through the catch-all route (no token, no body):
         # API Gateway adds the configured CORS headers to this answer.
         return {"statusCode": HTTPStatus.NO_CONTENT, "headers": {}, "body": "", "isBase64Encoded": False}
+    # Who may do what is decided by each operation (require_caller), not here: a path test here and the
+    # resolver's route patterns could disagree about which paths name a route.
     subject = caller_subject(event)
     if subject:
         logger.append_keys(caller=subject)  # on every log line of this request
-    elif container.settings().auth_required and _names_a_route(event):  # before anything reads the request
-        return unauthorized(kind, event)
     event, media_type_ok = with_json_media_type(event)
     if not media_type_ok:
         return unsupported_media_type(event)
     try:
         return resolver(kind).resolve(event, context)
     except (KeyError, AttributeError, TypeError, ValueError) as exc:
+        if subject is None and container.settings().auth_required:
+            return unauthorized(event)  # fail closed: an event that cannot be routed is said only to a caller
         return malformed(kind, event, type(exc).__name__)
 
 
@@ -479,23 +590,6 @@ def _method(event: dict[str, Any]) -> str:
     http = context.get("http") if isinstance(context, dict) else None
     method = http.get("method") if isinstance(http, dict) else event.get("httpMethod")
     return method.upper() if isinstance(method, str) else ""
-
-
-# The paths of our routes (any method, after a base path, with or without trailing slashes). Another path
-# reached the function through the catch-all route, which has no authorizer: it is answered 404 whether
-# or not the caller has a token.
-_ROUTE_PATHS = re.compile(r"/verifications(?:/[^/]+)?/*")
-
-
-def _names_a_route(event: dict[str, Any]) -> bool:
-    path = event.get("rawPath") if event.get("version") == "2.0" else event.get("path")
-    if not isinstance(path, str):
-        return True  # a malformed event: refused like any other request without claims
-    for base in sorted(_base_paths(), key=len, reverse=True):
-        if path == base or path.startswith(base + "/"):
-            path = path[len(base) :]
-            break
-    return bool(_ROUTE_PATHS.fullmatch(path))
 
 
 def with_json_media_type(event: dict[str, Any]) -> tuple[dict[str, Any], bool]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from faceid_fn.config import ConfigError, Settings, load_settings
 from faceid_fn.faceid import FaceId
 from faceid_fn.flows import LEGACY_WARNING
 from faceid_fn.observability import logger
-from faceid_fn.redaction import register_secret
+from faceid_fn.redaction import register_secret, register_secret_id
 
 if TYPE_CHECKING:
     from faceid_fn.completion import Publisher
@@ -28,6 +29,11 @@ def settings() -> Settings:
         logger.warning(LEGACY_WARNING)
     for secret in (loaded.tencentcloud_secret_key, loaded.tencentcloud_session_token, loaded.webhook_secret):
         register_secret(secret.get_secret_value() if secret else None)
+    register_secret_id(loaded.tencentcloud_secret_id)
+    # The function's own AWS credentials (Lambda sets them; the session token is also what the Parameters
+    # and Secrets extension checks): nothing logs them, and nothing ever may.
+    for name in ("AWS_SESSION_TOKEN", "AWS_SECRET_ACCESS_KEY"):
+        register_secret(os.environ.get(name))
     return loaded
 
 

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from faceid_fn.observability import logger
-from faceid_fn.redaction import register_secret
+from faceid_fn.redaction import register_secret, register_secret_id
 
 CREDENTIALS_UNAVAILABLE = "CredentialsUnavailable"
 
@@ -79,6 +79,7 @@ class ExtensionSecrets:
         token = os.environ.get("AWS_SESSION_TOKEN")
         if not token:
             return None
+        register_secret(token)  # sent in the extension's token header
         try:
             port = int(os.environ.get(EXTENSION_PORT_ENV) or EXTENSION_DEFAULT_PORT)
             ttl_s = int(os.environ.get(EXTENSION_TTL_ENV) or EXTENSION_DEFAULT_TTL_S)
@@ -163,6 +164,7 @@ class SecretsManagerCredential:
         if credentials != self._last_good:
             register_secret(credentials.SecretKey)
             register_secret(credentials.Token)
+            register_secret_id(credentials.SecretId)
             if self._last_good is not None:
                 logger.info("rotated Tencent credentials picked up", extra={"secret_id": credentials.SecretId})
             self._last_good = credentials

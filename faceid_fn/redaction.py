@@ -4,8 +4,14 @@ What is masked wherever it appears (messages, extra keys, exception text from th
 - query strings and userinfo of URLs (pre-signed COS URLs carry their signature there);
 - pre-signed URL parameters also when percent-encoded or outside a URL
   (`q-signature`, `q-ak`, `x-cos-security-token`, `sign`);
-- values under keys that name a secret (`SecretKey`, `Token`, `Authorization`, ...);
-- the literal values of the credentials in use, registered with `register_secret`.
+- values under keys that name a secret (`SecretKey`, `Token`, `Authorization`, the session token
+  headers `X-Amz-Security-Token` and `X-Aws-Parameters-Secrets-Token`, ...), and those headers' values
+  written out in text;
+- the literal values of the credentials in use, registered with `register_secret` (the Tencent
+  SecretKey and token, the webhook signing secret, the function's own AWS_SESSION_TOKEN and
+  AWS_SECRET_ACCESS_KEY);
+- a SecretId (under a key naming it, or a value registered with `register_secret_id`) but for its first
+  4 characters, enough to tell which key was used.
 """
 
 from __future__ import annotations
@@ -26,16 +32,36 @@ _SIGNED_PARAM = re.compile(
     re.IGNORECASE,
 )
 _SECRET_KEYS = re.compile(
-    r"secret_?key|session_?token|^token$|x-tc-token|authorization|password|signature", re.IGNORECASE
+    r"secret_?key|session[-_]?token|security[-_]?token|secrets[-_]?token|^token$|x-tc-token|authorization|password"
+    r"|signature",
+    re.IGNORECASE,
 )
+_TOKEN_HEADER = re.compile(
+    r"(?P<name>x-amz-security-token|x-aws-parameters-secrets-token)(?P<sep>[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&}]+",
+    re.IGNORECASE,
+)
+_SECRET_ID_KEYS = re.compile(r"secret_?id", re.IGNORECASE)
+SECRET_ID_SHOWN = 4  # characters of a SecretId a log line keeps
 
 _registered: set[str] = set()
+_secret_ids: set[str] = set()
 
 
 def register_secret(value: str | None) -> None:
     """Mask this exact value in every later log line (credentials loaded at start-up)."""
     if value and len(value) >= 8:
         _registered.add(value)
+
+
+def register_secret_id(value: str | None) -> None:
+    """Show this SecretId in every later log line by its first 4 characters only."""
+    if value and len(value) >= 8:
+        _secret_ids.add(value)
+
+
+def shown_secret_id(value: str) -> str:
+    """What a log line keeps of a SecretId: its first 4 characters (nothing of a short value)."""
+    return value[:SECRET_ID_SHOWN] + MASK if len(value) >= 8 else MASK
 
 
 def redact_url(url: str) -> str:
@@ -60,6 +86,7 @@ def redact_text(text: str) -> str:
     text = _USERINFO.sub(r"\g<scheme>", text)
     text = _URL.sub(lambda m: m.group("base"), text)
     text = _SIGNED_PARAM.sub(lambda m: f"{m.group('name')}{m.group('eq')}{MASK}", text)
+    text = _TOKEN_HEADER.sub(lambda m: f"{m.group('name')}{m.group('sep')}{MASK}", text)
     return _mask_registered(text)
 
 
@@ -67,12 +94,17 @@ def _mask_registered(text: str) -> str:
     for secret in _registered:
         if secret in text:
             text = text.replace(secret, MASK)
+    for secret_id in _secret_ids:
+        if secret_id in text:
+            text = text.replace(secret_id, shown_secret_id(secret_id))
     return text
 
 
 def redact(value: Any, key: str = "") -> Any:
     if key and _SECRET_KEYS.search(key) and value:
         return MASK
+    if key and isinstance(value, str) and _SECRET_ID_KEYS.search(key):
+        return shown_secret_id(value)
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):

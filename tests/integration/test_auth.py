@@ -81,3 +81,87 @@ def test_auth_is_checked_before_the_body(
     response = invoke(http_event(raw_body="not json"))
     # THEN it learns nothing about the body's problems: 401 first
     assert response.status == 401
+
+
+def on_the_catch_all_route(event: dict[str, Any]) -> dict[str, Any]:
+    """The HTTP API's `$default` route (serverless.yml routes every other path there): no authorizer runs."""
+    event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
+    return event
+
+
+def ledger_items() -> int:
+    import boto3
+
+    from tests.aws import AWS_REGION
+
+    return int(boto3.client("dynamodb", region_name=AWS_REGION).scan(TableName=SESSIONS_TABLE)["Count"])
+
+
+@pytest.mark.parametrize("path", ["/verifications\n", "/verifications/\n", "/verifications//\n"])
+def test_a_path_ending_in_a_newline_starts_nothing_without_a_caller(
+    invoke: Callable[[dict[str, Any]], Response], auth_on: Callable[..., None], emulator: Emulator, path: str
+) -> None:
+    # GIVEN auth required, and `POST /verifications%0A` on the catch-all route (HTTP APIs decode the
+    # %0A into rawPath), without claims
+    auth_on()
+    response = invoke(on_the_catch_all_route(http_event(body=start_body(), path=path, request_id="probe-1")))
+    # THEN it names no route (a route's pattern ends where the path ends), and nothing is started
+    assert response.status == 404, response.body
+    assert response.body["Error"]["Code"] == "ResourceNotFound"
+    assert emulator.calls == []
+    assert ledger_items() == 0
+
+
+NO_CALLER = {
+    "no authorizer": (None, "A valid bearer token is required"),
+    "empty": ({}, "A valid bearer token is required"),
+    "jwt without claims": ({"jwt": {"claims": {}, "scopes": None}}, "A valid bearer token is required"),
+    "lambda authorizer": ({"lambda": {"user": "user-42"}}, "A valid bearer token is required"),
+    "empty principal": ({"principalId": ""}, "A valid bearer token is required"),
+    "claims naming no caller": (
+        {"jwt": {"claims": {"sub": "", "aud": "faceid-fn"}, "scopes": None}},
+        "The token names no caller: it needs a sub or client_id claim",
+    ),
+}
+
+
+@pytest.mark.parametrize("authorizer", NO_CALLER.values(), ids=NO_CALLER.keys())
+@pytest.mark.parametrize(("method", "path"), [("POST", "/verifications"), ("GET", "/verifications/TOKEN-123456")])
+def test_an_operation_refuses_a_request_without_a_caller_whatever_path_brought_it(
+    invoke: Callable[[dict[str, Any]], Response],
+    auth_on: Callable[..., None],
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    authorizer: tuple[dict[str, Any] | None, str],
+    method: str,
+    path: str,
+) -> None:
+    # GIVEN auth required, and a request on an HTTP API's named stage that reaches the catch-all route
+    # (a trailing slash matches no route key): the stage leads the path (`/prod/verifications/`) and
+    # the router takes it off, where a test of the path alone saw no route
+    auth_on()
+    photo = "https://photos-1250000000.cos.ap-singapore.myqcloud.com/reference/user-42/photo.jpg"  # the caller's own
+    body = start_body(CompareImageUrl=photo)
+    event = on_the_catch_all_route(http_event(body=body, method=method, path=f"/prod{path}/"))
+    event["requestContext"]["stage"] = "prod"
+    context, message = authorizer
+    if context is not None:
+        event["requestContext"]["authorizer"] = context
+    from faceid_fn.ledger import Ledger
+
+    ledger_calls: list[str] = []
+    monkeypatch.setattr(Ledger, "get", lambda _, token: ledger_calls.append(token))
+    # THEN the operation refuses it before reading the ledger or calling FaceID
+    response = invoke(event)
+    assert response.status == 401, response.body
+    assert response.body["Error"] == {"Code": "Unauthorized", "Message": message}
+    assert emulator.calls == []
+    assert ledger_calls == []
+    assert ledger_items() == 0
+    # AND with a caller, the same request reaches the operation
+    event["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": "user-42"}, "scopes": None}}
+    reached = invoke(event)
+    if method == "POST":
+        assert (reached.status, len(emulator.calls)) == (201, 1)
+    else:  # the owner check reads the ledger; a token it does not know is FaceID's unknown-token 404
+        assert (reached.status, ledger_calls) == (404, ["TOKEN-123456"])

@@ -55,3 +55,37 @@ def test_presigned_url_and_secret_key_stay_out_of_logs_and_answers(
     assert "FaceID call" in logs.text  # the call was logged: the check below looked at real lines
     leaks = find_secrets(everything, [SIGNATURE, "CosSessionTokenValue123", LOCAL_SECRET_KEY])
     assert leaks == [], [line for line in everything.splitlines() if SIGNATURE in line][:1]
+
+
+# The function's own AWS credentials, as Lambda sets them (the session token is also what the Parameters
+# and Secrets extension checks).
+AWS_CREDENTIALS = {
+    "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEFunctionSessionTokenForTestsOnly/+0000==",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFunctionKeyForTests",
+}
+
+
+@pytest.mark.parametrize("name", AWS_CREDENTIALS)
+def test_the_functions_aws_credentials_are_masked_like_the_secret_key(
+    invoke: Callable[[dict[str, Any]], Response],
+    emulator: Emulator,
+    configure,
+    logs: LogLines,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+) -> None:
+    # GIVEN the function started with its AWS credentials in the environment, as Lambda starts it
+    value = AWS_CREDENTIALS[name]
+    monkeypatch.setenv(name, value)
+    configure()
+    # WHEN the value turns up in an upstream error and in a log line
+    emulator.fault(code="InvalidParameterValue", message=f"rejected credential {value}")
+    response = invoke(http_event(body=start_body()))
+    from faceid_fn.observability import logger
+
+    logger.warning("extension call failed", extra={"detail": f"credential {value} was refused"})
+    # THEN neither the answer nor the log holds it
+    assert response.status == 400
+    assert response.body["Error"]["Message"] == "rejected credential ***"
+    assert logs.records("extension call failed")[0]["detail"] == "credential *** was refused"
+    assert find_secrets(logs.text + json.dumps(response.raw), [value]) == []

@@ -139,6 +139,24 @@ def test_a_trailing_slash_is_the_same_route_on_every_trigger(invoke: Invoke, kin
     assert read.body["BizToken"] == token
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("suffix", ["\n", "/\n"])
+def test_a_route_ends_where_the_path_ends(invoke: Invoke, emulator: Emulator, kind: str, suffix: str) -> None:
+    # GIVEN a session that exists
+    started = invoke(http_event(kind, body=start_body()))
+    assert started.status == 201
+    calls = len(emulator.calls)
+    # WHEN a route's path is followed by a newline (an HTTP API passes a decoded %0A on in rawPath)
+    start = invoke(http_event(kind, body=start_body(), path="/verifications" + suffix))
+    read = http_event(kind, method="GET", path=f"/verifications/{started.body['BizToken']}{suffix}")
+    read["body"] = None
+    # THEN it names no route: nothing is started or read
+    for response in (start, invoke(read)):
+        assert response.status == 404, response.body
+        assert response.body["Error"]["Code"] == "ResourceNotFound"
+    assert len(emulator.calls) == calls
+
+
 # -- callers ----------------------------------------------------------------------------------------
 
 
@@ -169,7 +187,10 @@ def test_a_client_credentials_token_is_a_caller(
     invoke: Invoke, auth_on: Callable[..., None], logs: LogLines, kind: str
 ) -> None:
     auth_on()
-    response = invoke(with_claims(http_event(kind, body=start_body()), kind, dict(CLIENT_CREDENTIALS)))
+    # the client's own folder: reference/client:<client_id>/
+    photo = "https://photos-1250000000.cos.ap-singapore.myqcloud.com/reference/client:5u3nq0p7k2ibjb6o3l1fgr6bt4/a.jpg"
+    body = start_body(CompareImageUrl=photo)
+    response = invoke(with_claims(http_event(kind, body=body), kind, dict(CLIENT_CREDENTIALS)))
     assert response.status == 201, response.body
     request_lines = [r for r in logs.records() if not r["message"].startswith("FACEID_FLOW=")]
     assert request_lines
@@ -319,3 +340,53 @@ def test_only_the_configured_cos_buckets_may_be_named(
     assert response.body["Error"]["Code"] == "InvalidParameterValue.CompareImageUrl"
     assert len(emulator.calls) == before  # nothing was sent
     assert warnings(logs)[-1]["error"] == "InvalidParameterValue.CompareImageUrl"
+
+
+# -- hostile bodies ---------------------------------------------------------------------------------
+
+
+def nested(depth: int) -> str:
+    """A start body whose Extra nests arrays so that the whole body is `depth` levels deep."""
+    body = json.dumps(start_body())
+    return body[:-1] + ', "Extra": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_body_nested_deeper_than_32_levels_is_a_400(
+    invoke: Invoke, emulator: Emulator, logs: LogLines, kind: str
+) -> None:
+    # GIVEN a body 10,000 levels deep (20 KB: within the size limit; json's parser would recurse 10,000 times)
+    response = invoke(http_event(kind, raw_body=nested(10_000)))
+    # THEN a 400 that says why, before the body is parsed: no 500, no traceback
+    assert response.status == 400, response.body
+    assert response.body["Error"] == {"Code": "InvalidParameter", "Message": "The body is nested deeper than 32 levels"}
+    assert [w["error"] for w in warnings(logs)] == ["InvalidParameter"]
+    assert [r for r in logs.records() if r["level"] == "ERROR"] == []
+    # AND the limit is 32: one level more is too deep; 32 are parsed (and Extra refused: not a string)
+    assert invoke(http_event(kind, raw_body=nested(33))).body["Error"] == response.body["Error"]
+    assert invoke(http_event(kind, raw_body=nested(32))).body["Error"] == {
+        "Code": "InvalidParameter",
+        "Message": "Extra must be a string of at most 1000 characters",
+    }
+    assert emulator.calls == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_body_over_64_kib_is_a_413(invoke: Invoke, emulator: Emulator, kind: str) -> None:
+    from faceid_fn.api import MAX_REQUEST_BODY_BYTES
+
+    body = json.dumps(start_body())
+    # GIVEN a body one byte over the limit (its spaces are valid JSON: only its size is wrong)
+    over = body[:-1] + " " * (MAX_REQUEST_BODY_BYTES - len(body) + 1) + "}"
+    response = invoke(http_event(kind, raw_body=over))
+    assert response.status == 413, response.body
+    assert response.body["Error"] == {"Code": "RequestTooLarge", "Message": "The body is larger than 65,536 bytes"}
+    # AND the limit counts bytes (UTF-8), not characters
+    accents = body[:-1] + ', "Extra": "' + "é" * (MAX_REQUEST_BODY_BYTES // 2) + '"}'
+    assert invoke(http_event(kind, raw_body=accents)).status == 413
+    # AND a body nested 100,000 levels deep (200 KB) is refused for its size before its depth: never a 500
+    assert invoke(http_event(kind, raw_body=nested(100_000))).status == 413
+    assert emulator.calls == []
+    # AND a body of exactly the limit is read
+    exact = body[:-1] + " " * (MAX_REQUEST_BODY_BYTES - len(body)) + "}"
+    assert invoke(http_event(kind, raw_body=exact)).status == 201

@@ -9,7 +9,15 @@ import logging
 import pytest
 from aws_lambda_powertools import Logger
 
-from faceid_fn.redaction import MASK, RedactingFormatter, redact, redact_text, redact_url, register_secret
+from faceid_fn.redaction import (
+    MASK,
+    RedactingFormatter,
+    redact,
+    redact_text,
+    redact_url,
+    register_secret,
+    register_secret_id,
+)
 from tests.secret_scan import find_secrets
 
 SIGNED = (
@@ -71,3 +79,43 @@ def test_function_logs_reach_no_other_handler_unredacted() -> None:
     assert logging.getLogger(logger.name).propagate is False
     handlers = logging.getLogger(logger.name).handlers
     assert [type(h.formatter) for h in handlers] == [RedactingFormatter]
+
+
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjEJr//////////wEaDmFwLXNvdXRoZWFzdC0x+AbC=="
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "X-Amz-Security-Token",
+        "x-amz-security-token",
+        "X-Aws-Parameters-Secrets-Token",
+        "X-AWS-PARAMETERS-SECRETS-TOKEN",
+    ],
+)
+def test_session_token_headers_are_masked_in_any_case(name: str) -> None:
+    # as a header of a logged request, in a list of values, and written out in text
+    assert redact({"headers": {name: SESSION_TOKEN, "Host": "localhost"}}) == {
+        "headers": {name: MASK, "Host": "localhost"}
+    }
+    assert redact({"multiValueHeaders": {name: [SESSION_TOKEN]}}) == {"multiValueHeaders": {name: MASK}}
+    for text in (f"{name}: {SESSION_TOKEN}", f"{{'{name}': '{SESSION_TOKEN}'}}", f'"{name}":"{SESSION_TOKEN}"'):
+        cleaned = redact_text(f"request failed, headers {text} end")
+        assert SESSION_TOKEN not in cleaned
+        assert name in cleaned
+        assert cleaned.endswith(" end")
+
+
+@pytest.mark.parametrize("key", ["secret_id", "SecretId", "secretId", "tencentcloud_secret_id"])
+def test_a_secret_id_under_its_key_shows_only_its_first_4_characters(key: str) -> None:
+    assert redact({key: "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE"}) == {key: f"AKID{MASK}"}
+    assert redact({key: "short"}) == {key: MASK}  # too short to show any of it
+
+
+def test_a_registered_secret_id_shows_only_its_first_4_characters_anywhere() -> None:
+    register_secret_id("AKIDregisteredSecretIdForTests000000")
+    text = "signed with AKIDregisteredSecretIdForTests000000 at 10:00; q-ak=AKIDregisteredSecretIdForTests000000&x=1"
+    assert redact_text(text) == f"signed with AKID{MASK} at 10:00; q-ak={MASK}&x=1"
+    assert redact({"message": "key AKIDregisteredSecretIdForTests000000 refused"}) == {
+        "message": f"key AKID{MASK} refused"
+    }
