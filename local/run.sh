@@ -38,7 +38,9 @@ wait_for() { # url, name, log, pid: ready when the URL answers while our process
 }
 
 mkdir -p .local-logs
-python -m local.emulator --port "$EMULATOR_PORT" > .local-logs/emulator.log 2>&1 & pids+=($!)
+# The emulator knows the console process the function names (FACEID_RULE_ID), else its default rule "1".
+python -m local.emulator --port "$EMULATOR_PORT" ${FACEID_RULE_ID:+--rule-id "$FACEID_RULE_ID"} \
+  > .local-logs/emulator.log 2>&1 & pids+=($!)
 wait_for "$FACEID_ENDPOINT/__emulator__/health" "FaceID emulator" .local-logs/emulator.log $!
 
 moto_server -H 127.0.0.1 -p "$MOTO_PORT" > .local-logs/moto.log 2>&1 & pids+=($!)

@@ -13,12 +13,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from local.emulator.catalog import (
+    DEFAULT_CHECK_MODE,
     IMAGE_SIGNATURES,
     INTL_CONFIG_FIELDS,
     INTL_MAX_BASE64,
     INTL_TOKEN_TTL_S,
     NOT_FINISHED,
     OUTCOMES,
+    PHOTO_CHECK_MODES,
     RESULT_RETENTION_S,
     TOKEN_EXPIRED,
     UPLOAD_BUCKET,
@@ -34,7 +36,7 @@ _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 class Actions(EmulatorState):
     """The actions, once the front door (api.py) let a request through."""
 
-    def _apply_web_verification_token(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _apply_web_verification_token(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         for name in ("RedirectUrl", "CompareImageUrl", "CompareImageMd5"):
             if not params[name]:
                 raise ApiError("InvalidParameterValue", f"The value of parameter `{name}` is invalid.")
@@ -52,13 +54,19 @@ class Actions(EmulatorState):
                 compare_image_url=params["CompareImageUrl"],
                 compare_image_md5=params["CompareImageMd5"].lower(),
                 created_at=self.now(),
+                region=region,
             )
         return {"BizToken": token, "VerificationUrl": f"{self.base_url}/verify/{token}"}
 
-    def _apply_web_verification_biz_token_intl(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _apply_web_verification_biz_token_intl(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         redirect = params["RedirectURL"]
         if urlsplit(redirect).scheme not in ("http", "https"):
             raise ApiError("InvalidParameterValue", "The value of parameter `RedirectURL` is not a valid URL.")
+        rule_id = params.get("RuleId")
+        if rule_id is not None and rule_id not in self.rule_ids:
+            raise ApiError(
+                "InvalidParameterValue.RuleIdNotExist", "RuleId does not exist. Go to the eKYC console to apply."
+            )
         image = params.get("CompareImageBase64")
         photo = b""
         if image is not None:
@@ -76,6 +84,15 @@ class Actions(EmulatorState):
         config = params.get("Config") or {}
         check_params(config, INTL_CONFIG_FIELDS, (), prefix="Config.")
         check_config_values(config)
+        check_mode = config.get("CheckMode") or DEFAULT_CHECK_MODE
+        # Only CheckMode 2 compares with the photo sent (1 uses the document's, 3 and 4 compare nothing), so
+        # only it needs one (the SDK documents this rule for the App SDK's CheckMode); in the other modes a
+        # photo sent anyway is checked as a parameter and not used (their use of it is not documented).
+        if check_mode in PHOTO_CHECK_MODES and image is None:
+            raise ApiError(
+                "MissingParameter",
+                "The request is missing a required parameter `CompareImageBase64` (CheckMode 2 compares with it).",
+            )
         token = str(uuid.uuid4()).upper()
         with self._lock:
             self.sessions[token] = WebSession(
@@ -87,16 +104,20 @@ class Actions(EmulatorState):
                 flow="intl",
                 ttl_s=INTL_TOKEN_TTL_S,
                 extra=extra,
-                check_mode=config.get("CheckMode") or 2,
+                check_mode=check_mode,
                 id_card_type=config.get("IDCardType"),
+                region=region,
+                rule_id=rule_id,
+                photo_sent=image is not None,
             )
         url = f"{self.base_url}/verify/{token}"
         return {"VerificationUrl": url, "BizToken": token, "VerificationURL": url}
 
-    def _get_result(self, params: dict[str, Any], *, intl: bool) -> dict[str, Any]:
-        """GetWebVerificationResult(Intl): every field of the SDK's response model, null when unknown."""
+    def _get_result(self, params: dict[str, Any], region: str, *, intl: bool) -> dict[str, Any]:
+        """GetWebVerificationResult(Intl): every field of the SDK's response model, null when unknown. A
+        session is known only in the region that started it (FaceID's regions are separate services)."""
         session = self.sessions.get(params["BizToken"])
-        if session is None or (session.flow == "intl") != intl:
+        if session is None or (session.flow == "intl") != intl or session.region != region:
             raise ApiError("InvalidParameterValue.BizTokenIllegal", "The BizToken is invalid.")
         age = self.now() - session.created_at
         if age > RESULT_RETENTION_S:
@@ -133,7 +154,7 @@ class Actions(EmulatorState):
                     VideoUrl=f"{media}/video.mp4?{signed}",
                     VideoMd5=hashlib.md5(frame * 4, usedforsecurity=False).hexdigest(),
                 )
-        if session.reads_document and session.outcome in ("pass", "document", "liveness", "compare"):
+        if session.reads_document and session.outcome in ("pass", "document", "liveness", "compare", "faces"):
             answer["OCRResult"] = [ocr_result(session, passed=session.outcome != "document")]
         return answer
 

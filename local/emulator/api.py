@@ -1,5 +1,6 @@
 """The API 3.0 front door: the TC3-HMAC-SHA256 signature, X-TC-Version, X-TC-Action and X-TC-Region,
-the rate limit per SecretId and action, injected faults, the request fields, then the action itself.
+a failed region, the rate limit per SecretId and action, injected faults, the request fields, then the
+action itself.
 FaceIdEmulator is the whole emulated service: this front door, the actions and the hosted page."""
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from local.emulator.catalog import (
     REQUEST_FIELDS,
     REQUIRED_FIELDS,
     SERVICE,
+    THROTTLING_CODES,
 )
 from local.emulator.page import Page
 from local.emulator.params import check_params, json_object
-from local.emulator.state import Answer, ApiError, Fault
+from local.emulator.state import Answer, ApiError, Fault, RegionFailure
 
 
 class FaceIdEmulator(Actions, Page):
@@ -58,8 +60,13 @@ class FaceIdEmulator(Actions, Page):
             with contextlib.suppress(ValueError):
                 call["params"] = json.loads(body or b"{}")
             self._check_route(headers)
+            region = headers.get("x-tc-region", "")
+            failure = self.failed_regions.get(region)
+            if failure is not None:
+                call["outcome"] = f"region-down:{failure.how}"
+                return _region_down(failure)
             self._check_rate(secret_id, action)
-            fault = self._take_fault(action)
+            fault = self._take_fault(action, region)
             if fault and fault.latency_ms:
                 time.sleep(fault.latency_ms / 1000)
             if fault and fault.reset:
@@ -69,20 +76,19 @@ class FaceIdEmulator(Actions, Page):
                 call["outcome"] = f"fault:http {fault.http_status}"
                 return Answer(fault.http_status, (fault.body or "").encode(), fault.content_type or "text/plain")
             if fault and fault.code:
-                raise ApiError(fault.code, fault.message)
+                raise ApiError(fault.code, fault.message or THROTTLING_CODES.get(fault.code, "Injected fault."))
             params = json_object(body)
-            region = headers.get("x-tc-region", "")
             if action in self.offline_actions:
                 raise ApiError("ActionOffline", f"The action `{action}` has been taken offline.")
             check_params(params, REQUEST_FIELDS[action], REQUIRED_FIELDS[action])
             if action == "CreateUploadUrl":
                 result = self._create_upload_url(params, region)
             elif action == "ApplyWebVerificationBizTokenIntl":
-                result = self._apply_web_verification_biz_token_intl(params)
+                result = self._apply_web_verification_biz_token_intl(params, region)
             elif action in ("GetWebVerificationResult", "GetWebVerificationResultIntl"):
-                result = self._get_result(params, intl=action.endswith("Intl"))
+                result = self._get_result(params, region, intl=action.endswith("Intl"))
             else:
-                result = self._apply_web_verification_token(params)
+                result = self._apply_web_verification_token(params, region)
             call["outcome"] = "ok"
             return _envelope({**result, "RequestId": request_id}, fault)
         except ApiError as err:
@@ -150,18 +156,35 @@ class FaceIdEmulator(Actions, Page):
             while window and now - window[0] >= 1.0:
                 window.popleft()
             if len(window) >= self.rate_limit:
-                raise ApiError("RequestLimitExceeded", "Your current request times equals to `20` in a second.")
+                code = self.rate_limit_code
+                if code == "RequestLimitExceeded":
+                    raise ApiError(code, "Your current request times equals to `20` in a second.")
+                raise ApiError(code, THROTTLING_CODES[code])
             window.append(now)
 
-    def _take_fault(self, action: str) -> Fault | None:
+    def _take_fault(self, action: str, region: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.action in (None, action):
+                if fault.action in (None, action) and fault.region in (None, region):
                     fault.count -= 1
                     if fault.count <= 0:
                         self._faults.remove(fault)
                     return fault
         return None
+
+
+def _region_down(failure: RegionFailure) -> Answer:
+    """What a failed region answers: an HTTP 5xx, InternalError, a hang (the caller times out; the call
+    ends when the region is restored), or a reset connection."""
+    if failure.how == "reset":
+        return Answer(0, b"")
+    if failure.how == "internal":
+        error = {"Code": "InternalError", "Message": "Internal error."}
+        return _envelope({"Error": error, "RequestId": str(uuid.uuid4())}, None)
+    if failure.how == "timeout":
+        failure.released.wait(failure.latency_ms / 1000)
+        return Answer(504, b"Gateway Timeout", "text/plain")
+    return Answer(failure.http_status, b"Service Unavailable", "text/plain")
 
 
 def _envelope(response: dict[str, Any], fault: Fault | None) -> Answer:

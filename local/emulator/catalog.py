@@ -30,7 +30,9 @@ REGIONS = tuple(sorted({r for regions in ACTION_REGIONS.values() for r in region
 # How long FaceID keeps a result readable after the start: three days, both flows.
 RESULT_RETENTION_S = 3 * 24 * 3600
 INTL_TOKEN_TTL_S = 600
-INTL_MAX_BASE64 = 8 * 1024 * 1024  # "max 8 MB" of base64
+# CompareImageBase64: "max 8 MB" of base64 text (SDK model and API page). MB read as 10**6, the stricter
+# reading: 8,000,000 characters (6,000,000 bytes of photo). The function keeps to the same figure.
+INTL_MAX_BASE64 = 8_000_000
 
 # Request fields per action, with their JSON types (official SDK models; `dict` = a nested model).
 REQUEST_FIELDS: dict[str, dict[str, type]] = {
@@ -100,8 +102,16 @@ CONFIG_CHOICES: dict[str, tuple[object, ...]] = {
 CONFIG_RANGES: dict[str, tuple[int, int]] = {"LivenessRetryLimit": (1, 99), "LivenessTimeout": (0, 600)}
 LIVENESS_ACTIONS = ("blink", "mouth", "nod", "shake")
 OCR_WARNING_CODES = ("-9101", "-9102", "-9103", "-9104", "-9107", "-9108", "-9109")
+# WebVerificationConfigIntl.CheckMode: 1 OCR + liveness + comparison with the document's photo,
+# 2 liveness + comparison with CompareImageBase64, 3 liveness only, 4 OCR only; unset = 2 (SDK model).
+DEFAULT_CHECK_MODE = 2
 OCR_CHECK_MODES = (1, 4)  # the CheckModes that read a document
+FACE_CHECK_MODES = (1, 2, 3)  # the CheckModes that take a selfie (liveness)
+PHOTO_CHECK_MODES = (2,)  # the CheckModes that compare with the photo sent with the start
 OCR_MODE_DEFAULT_CARD = "HKIDCard"
+# RuleId: the processes configured in the console that the emulator knows (another one answers
+# InvalidParameterValue.RuleIdNotExist); `--rule-id` or the control endpoint set others.
+DEFAULT_RULE_IDS = ("1",)
 
 # What the tester can choose on the hosted page: ErrorCode, ErrorMsg (Tencent's error-code page), and
 # the detail codes behind it. "unfinished" keeps the session open (ErrorCode 17, no redirect).
@@ -109,9 +119,18 @@ OCR_MODE_DEFAULT_CARD = "HKIDCard"
 OUTCOMES: dict[str, dict[str, Any]] = {
     "pass": {"label": "Pass", "code": 0, "msg": "Success", "liveness": 0, "compare": 0},
     "liveness": {"label": "Liveness failed", "code": 1005, "msg": "Liveness detection failed", "liveness": 1005},
-    # The Intl error-code page has no "not the same person" code; 2012 is its comparison-stage verdict.
+    # Not the same person: the similarity is under the passing mark (2016 in Tencent's FaceID codes, the
+    # same words as the SDK's InternalError.CompareLowSimilarity).
     "compare": {
-        "label": "Comparison failed",
+        "label": "Not the same person",
+        "code": 2016,
+        "msg": "The similarity did not reach the passing standard",
+        "liveness": 0,
+        "compare": 2016,
+    },
+    # 2012 is "Multiple faces detected" (Tencent's error-code change of 10 March 2026).
+    "faces": {
+        "label": "Multiple faces",
         "code": 2012,
         "msg": "Multiple faces detected",
         "liveness": 0,
@@ -130,6 +149,18 @@ OUTCOMES: dict[str, dict[str, Any]] = {
         "liveness": 1001,
     },
 }
+# Every throttling code FaceID documents, with its documented message: the API 3.0 common codes
+# (RequestLimitExceeded*, the SDK's retry list) and FaceID's own FailedOperation.RequestLimitExceeded.
+THROTTLING_CODES: dict[str, str] = {
+    "RequestLimitExceeded": "The number of requests exceeds the frequency limit.",
+    "RequestLimitExceeded.GlobalRegionUinLimitExceeded": "Uin exceeds the frequency limit.",
+    "RequestLimitExceeded.IPLimitExceeded": "The number of ip requests exceeds the frequency limit.",
+    "RequestLimitExceeded.UinLimitExceeded": "The number of uin requests exceeds the frequency limit.",
+    "FailedOperation.RequestLimitExceeded": "The number of calls exceeded the limit.",
+}
+# How a failed region answers every call signed for it (control endpoint `regions`): an HTTP 5xx, an
+# InternalError envelope, no answer until the caller gives up, or a reset connection.
+REGION_FAILURES = ("http", "internal", "timeout", "reset")
 NOT_FINISHED = (17, "Process not finished")
 TOKEN_EXPIRED = (15, "Token expired")
 UPLOAD_TTL_S = 7200

@@ -1,12 +1,14 @@
-"""The hosted verification page at the VerificationUrl: the tester picks the outcome FaceID reports,
-then the page redirects to the RedirectURL with ?token=<BizToken> ("leave unfinished" stays)."""
+"""The hosted verification page at the VerificationUrl: it shows the steps of the session's CheckMode
+(document capture and selfie for 1, selfie and comparison with the app's photo for 2, selfie only for 3,
+document only for 4), the tester picks the outcome FaceID reports, then the page redirects to the
+RedirectURL with ?token=<BizToken> ("leave unfinished" stays)."""
 
 from __future__ import annotations
 
 import html
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from local.emulator.catalog import OUTCOMES
+from local.emulator.catalog import FACE_CHECK_MODES, OCR_CHECK_MODES, OUTCOMES, PHOTO_CHECK_MODES
 from local.emulator.state import Answer, EmulatorState, WebSession
 
 _PAGE_STYLE = """body{font-family:system-ui,sans-serif;background:#f4f6f9;color:#1b1f24;margin:0}
@@ -20,11 +22,16 @@ bottom:.6rem;font-size:.8rem}.oval{width:7.5rem;height:9.5rem;border:3px dashed 
 font:inherit;border-radius:.6rem;border:1px solid #cbd2d9;background:#fff;cursor:pointer;text-align:left}
 .choices button small{display:block;color:#616e7c;font-size:.75rem}.choices .ok{background:#2d72f1;
 color:#fff;border-color:#2d72f1;grid-column:1/-1}.choices .ok small{color:#dbe7fd}.choices .bad{
-border-color:#e3a5a1}.meta{color:#616e7c;font-size:.8rem;margin-top:1rem;word-break:break-all}"""
+border-color:#e3a5a1}.meta{color:#616e7c;font-size:.8rem;margin-top:1rem;word-break:break-all}
+.steps{padding-left:1.2rem;line-height:1.5}.card{width:10rem;height:6.3rem;border:3px dashed #9aa5b1;
+border-radius:.5rem}.note{color:#616e7c;font-size:.85rem}"""
+
+
+_VERDICTS = ("liveness", "compare", "faces", "document")
 
 
 def _button_class(outcome: str) -> str:
-    return "ok" if outcome == "pass" else ("bad" if outcome in ("liveness", "compare", "document") else "other")
+    return "ok" if outcome == "pass" else ("bad" if outcome in _VERDICTS else "other")
 
 
 def _page(status: int, title: str, body: str) -> Answer:
@@ -43,16 +50,45 @@ def _with_token(url: str, token: str) -> str:
     return urlunsplit(parts._replace(query=query + urlencode({"token": token})))
 
 
+def _takes_selfie(session: WebSession) -> bool:
+    return session.flow == "legacy" or session.check_mode in FACE_CHECK_MODES
+
+
+def _compares_with(session: WebSession) -> str | None:
+    """What the selfie is compared with: the document's photo (1), the app's photo (2, legacy), or None."""
+    if session.flow == "legacy" or session.check_mode in PHOTO_CHECK_MODES:
+        return "the reference photo the app sent"
+    return "the photo on your document" if session.check_mode in OCR_CHECK_MODES and _takes_selfie(session) else None
+
+
+def _steps(session: WebSession) -> str:
+    """The session's steps as FaceID's page would play them, one list item each (ids for the tests)."""
+    steps = []
+    if session.reads_document:
+        card = html.escape(session.id_card_type or "your identity document")
+        steps.append(f'<li id="step-document">Document: hold {card} to the camera (read by OCR).</li>')
+    if _takes_selfie(session):
+        steps.append('<li id="step-selfie">Selfie: look at the camera and follow the prompts (liveness).</li>')
+    compared = _compares_with(session)
+    if compared:
+        steps.append(f'<li id="step-compare">Comparison: your face is compared with {compared}.</li>')
+    items = "\n".join(steps)
+    unused = ""
+    if session.flow == "intl" and session.photo_sent and session.check_mode not in PHOTO_CHECK_MODES:
+        unused = f'<p class="note" id="photo-unused">CheckMode {session.check_mode} does not use the photo sent.</p>'
+    return f'<ol class="steps" id="steps">\n{items}\n</ol>{unused}'
+
+
 class Page(EmulatorState):
     """The page's side of a session: what it offers, and the choice made on it."""
 
     def outcomes_for(self, session: WebSession) -> list[str]:
         """The outcomes the page offers for this session (document checks only in the OCR modes)."""
-        if session.flow == "intl" and session.check_mode == 4:  # OCR only: no face steps
-            return ["pass", "document", "left", "timeout", "unfinished"]
-        choices = ["pass", "liveness"]
-        if not (session.flow == "intl" and session.check_mode == 3):  # 3: liveness only, no comparison
-            choices.append("compare")
+        choices = ["pass"]
+        if _takes_selfie(session):
+            choices.append("liveness")
+        if _compares_with(session):
+            choices += ["compare", "faces"]
         if session.reads_document:
             choices.append("document")
         return [*choices, "left", "timeout", "unfinished"]
@@ -69,21 +105,19 @@ class Page(EmulatorState):
             f"{html.escape(OUTCOMES[key]['label'])}<small>ErrorCode {OUTCOMES[key]['code']}</small></button>"
             for key in self.outcomes_for(session)
         )
-        steps = (
-            "Hold your document to the camera, then look at the camera."
-            if session.reads_document
-            else ("Look at the camera and follow the prompts.")
-        )
-        if session.flow == "intl" and session.check_mode == 4:
-            steps = "Hold your identity document to the camera."
-        body = f"""<p class="lead">{steps} This is the local FaceID emulator: no camera is used. Choose the
-outcome FaceID should report, and you are sent back to the app.</p>
-<div class="camera" aria-label="camera preview (placeholder)"><div class="oval"></div><span>Camera preview</span></div>
+        shape = "card" if session.reads_document and not _takes_selfie(session) else "oval"
+        body = f"""<p class="lead">This is the local FaceID emulator: no camera is used. The steps FaceID would
+take you through:</p>
+{_steps(session)}
+<div class="camera" aria-label="camera preview (placeholder)"><div class="{shape}"></div>
+<span>Camera preview</span></div>
+<p class="lead">Choose the outcome FaceID should report, and you are sent back to the app.</p>
 <form method="post" action="/verify/{safe}" class="choices">
 {buttons}
 </form>
 <p class="meta">Session <code id="biz-token">{safe}</code> · {html.escape(session.flow)} flow
-{f"· CheckMode {session.check_mode}" if session.flow == "intl" else ""}</p>"""
+{f"· CheckMode {session.check_mode}" if session.flow == "intl" else ""}
+{f"· RuleId {html.escape(session.rule_id)}" if session.rule_id else ""}</p>"""
         return _page(200, "Verify your identity", body)
 
     def finish_verification(self, token: str, form: bytes) -> Answer:

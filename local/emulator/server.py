@@ -16,7 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local.emulator.api import FaceIdEmulator
-from local.emulator.state import Answer, Fault
+from local.emulator.catalog import DEFAULT_RULE_IDS, THROTTLING_CODES
+from local.emulator.state import Answer, Fault, RegionFailure
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -77,28 +78,53 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _control(self, command: str, body: bytes) -> Answer:
         """POST /__emulator__/<command> (unsigned, for tests):
-        - faults  {"code","message","count","latency_ms","action","http_status","content_type","body","reset"}
-        - config  {"clock_offset_s": float, "rate_limit": int, "offline_actions": [action, ...],
-                   "age_sessions_s": float}  (age_sessions_s moves every session that much into the past:
-                   e.g. 259201 makes results unreadable, without touching the signature clock)
-        - reset   forget calls, faults, sessions and the rate window
+        - faults  {"code","message","count","latency_ms","action","region","http_status","content_type",
+                   "body","reset"}  (a throttling code without a message gets its documented message)
+        - config  {"clock_offset_s": float, "rate_limit": int, "rate_limit_code": one of THROTTLING_CODES,
+                   "offline_actions": [action, ...], "rule_ids": [RuleId, ...], "age_sessions_s": float}
+                   (age_sessions_s moves every session that much into the past: e.g. 259201 makes results
+                   unreadable, without touching the signature clock)
+        - regions {"region": "ap-singapore", "failure": "http" | "internal" | "timeout" | "reset" | null,
+                   "http_status": 5xx, "latency_ms": int}  every call signed for the region fails so until
+                   "failure": null restores it
+        - reset   forget calls, faults, failed regions, sessions and the rate window
         GET /__emulator__/calls answers what was asked: action, region, trace id, parameters, outcome."""
         emulator = self.server.emulator
-        options = json.loads(body or b"{}")
-        if command == "reset":
-            emulator.reset()
-        elif command == "faults":
-            emulator.inject(Fault(**options))
-        elif command == "config":
-            emulator.clock_offset_s = float(options.get("clock_offset_s", emulator.clock_offset_s))
-            emulator.rate_limit = int(options.get("rate_limit", emulator.rate_limit))
-            if "offline_actions" in options:
-                emulator.offline_actions = set(options["offline_actions"])
-            if "age_sessions_s" in options:
-                emulator.age_sessions(float(options["age_sessions_s"]))
-        else:
-            return Answer(404, b'{"error": "unknown control command"}')
+        try:
+            options = json.loads(body or b"{}")
+            if command == "reset":
+                emulator.reset()
+            elif command == "faults":
+                emulator.inject(Fault(**options))
+            elif command == "config":
+                _configure(emulator, options)
+            elif command == "regions":
+                region = str(options.pop("region"))
+                how = options.pop("failure", None)
+                if how is None:
+                    emulator.restore_region(region)
+                else:
+                    emulator.fail_region(region, RegionFailure(how=how, **options))
+            else:
+                return Answer(404, b'{"error": "unknown control command"}')
+        except (ValueError, TypeError, KeyError) as exc:
+            return Answer(400, json.dumps({"error": str(exc)}).encode())
         return Answer(200, b'{"ok": true}')
+
+
+def _configure(emulator: FaceIdEmulator, options: dict[str, Any]) -> None:
+    emulator.clock_offset_s = float(options.get("clock_offset_s", emulator.clock_offset_s))
+    emulator.rate_limit = int(options.get("rate_limit", emulator.rate_limit))
+    if "rate_limit_code" in options:
+        if options["rate_limit_code"] not in THROTTLING_CODES:
+            raise ValueError(f"rate_limit_code must be one of {', '.join(THROTTLING_CODES)}")
+        emulator.rate_limit_code = options["rate_limit_code"]
+    if "offline_actions" in options:
+        emulator.offline_actions = set(options["offline_actions"])
+    if "rule_ids" in options:
+        emulator.rule_ids = {str(rule) for rule in options["rule_ids"]}
+    if "age_sessions_s" in options:
+        emulator.age_sessions(float(options["age_sessions_s"]))
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -139,8 +165,16 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument(
+        "--rule-id",
+        action="append",
+        dest="rule_ids",
+        metavar="RULE_ID",
+        help=f"a RuleId the console has configured (repeatable; default: {', '.join(DEFAULT_RULE_IDS)})",
+    )
     args = parser.parse_args()
-    server = EmulatorServer(args.host, args.port, FaceIdEmulator(), verbose=args.verbose)
+    emulator = FaceIdEmulator(rule_ids=tuple(args.rule_ids or DEFAULT_RULE_IDS))
+    server = EmulatorServer(args.host, args.port, emulator, verbose=args.verbose)
     print(f"FaceID emulator listening on {server.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

@@ -9,16 +9,27 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.emulator.catalog import DEFAULT_RATE_LIMIT, LOCAL_SECRET_ID, LOCAL_SECRET_KEY, OCR_CHECK_MODES, TOKEN_TTL_S
+from local.emulator.catalog import (
+    DEFAULT_CHECK_MODE,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_RULE_IDS,
+    LOCAL_SECRET_ID,
+    LOCAL_SECRET_KEY,
+    OCR_CHECK_MODES,
+    REGION_FAILURES,
+    REGIONS,
+    TOKEN_TTL_S,
+)
 
 
 @dataclass
 class Fault:
     code: str | None = None
-    message: str = "Injected fault."
+    message: str | None = None  # default: the documented message of a throttling code, else "Injected fault."
     count: int = 1
     latency_ms: int = 0
     action: str | None = None
+    region: str | None = None  # only calls signed for this region (X-TC-Region)
     http_status: int = 200
     content_type: str | None = None
     body: str | None = None
@@ -37,9 +48,12 @@ class WebSession:
     ttl_s: int = TOKEN_TTL_S
     extra: str | None = None
     opened: bool = False  # the person opened the verification page
-    check_mode: int = 2  # Config.CheckMode (intl): 1 and 4 read a document
+    check_mode: int = DEFAULT_CHECK_MODE  # Config.CheckMode (intl): 1 and 4 read a document
     id_card_type: str | None = None
     finished_at: float | None = None
+    region: str = ""  # where it was started: FaceID's regions do not share sessions
+    rule_id: str | None = None
+    photo_sent: bool = True  # a CompareImageBase64 came with the start (used in CheckMode 2 only)
 
     @property
     def reads_document(self) -> bool:
@@ -66,6 +80,22 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class RegionFailure:
+    """A region that answers every call signed for it the same failing way (until restored)."""
+
+    how: str = "http"  # one of REGION_FAILURES
+    http_status: int = 503
+    latency_ms: int = 60_000  # "timeout": how long the call hangs at most
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        if self.how not in REGION_FAILURES:
+            raise ValueError(f"failure must be one of {', '.join(REGION_FAILURES)}")
+        if not 500 <= self.http_status <= 599:
+            raise ValueError("http_status must be a 5xx")
+
+
 class ApiError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(code)
@@ -76,10 +106,19 @@ class ApiError(Exception):
 class EmulatorState:
     """What the emulated service holds, and the control tests use; thread-safe."""
 
-    def __init__(self, credentials: dict[str, str] | None = None, rate_limit: int = DEFAULT_RATE_LIMIT) -> None:
+    def __init__(
+        self,
+        credentials: dict[str, str] | None = None,
+        rate_limit: int = DEFAULT_RATE_LIMIT,
+        rule_ids: tuple[str, ...] = DEFAULT_RULE_IDS,
+    ) -> None:
         self._initial_credentials = dict(credentials or {LOCAL_SECRET_ID: LOCAL_SECRET_KEY})
         self.credentials = dict(self._initial_credentials)
         self.rate_limit = rate_limit
+        self.rate_limit_code = "RequestLimitExceeded"  # what the rate window answers (THROTTLING_CODES)
+        self._initial_rule_ids = frozenset(rule_ids)
+        self.rule_ids = set(self._initial_rule_ids)  # the console's processes (RuleId)
+        self.failed_regions: dict[str, RegionFailure] = {}
         self.clock_offset_s = 0.0
         self.monotonic = time.monotonic  # the rate window's clock; tests may freeze it
         self.offline_actions: set[str] = set()  # actions answered with ActionOffline (withdrawn)
@@ -95,6 +134,8 @@ class EmulatorState:
 
     def reset(self) -> None:
         """Forget everything, after the API calls still being answered (e.g. slowed by a fault) end."""
+        for region in list(self.failed_regions):
+            self.restore_region(region)  # releases calls hanging in a "timeout" region
         with self._idle:
             self._idle.wait_for(lambda: self._in_flight == 0, timeout=10)
         with self._lock:
@@ -106,12 +147,30 @@ class EmulatorState:
             self.clock_offset_s = 0.0
             self.monotonic = time.monotonic
             self.rate_limit = DEFAULT_RATE_LIMIT
+            self.rate_limit_code = "RequestLimitExceeded"
+            self.rule_ids = set(self._initial_rule_ids)
             self.credentials = dict(self._initial_credentials)
             self.offline_actions = set()
 
     def inject(self, fault: Fault) -> None:
         with self._lock:
             self._faults.append(fault)
+
+    def fail_region(self, region: str, failure: RegionFailure) -> None:
+        """Every call signed for `region` fails as `failure` says until `restore_region`."""
+        if region not in REGIONS:
+            raise ValueError(f"region must be one of {', '.join(REGIONS)}")
+        with self._lock:
+            previous = self.failed_regions.get(region)
+            self.failed_regions[region] = failure
+        if previous is not None:
+            previous.released.set()
+
+    def restore_region(self, region: str) -> None:
+        with self._lock:
+            failure = self.failed_regions.pop(region, None)
+        if failure is not None:
+            failure.released.set()
 
     def now(self) -> float:
         return time.time() + self.clock_offset_s

@@ -51,7 +51,8 @@ def browser() -> Iterator[Any]:
 JOURNEYS = [
     ("pass", "passed", "0"),
     ("liveness", "failed", "1005"),
-    ("compare", "failed", "2012"),
+    ("compare", "failed", "2016"),
+    ("faces", "failed", "2012"),
     ("left", "abandoned", "1410"),
     ("timeout", "expired", "1409"),
 ]

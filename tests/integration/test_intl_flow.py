@@ -251,7 +251,8 @@ def read(invoke: Callable[[dict[str, Any]], Response], token: str, query: str = 
     [
         ("pass", "passed", 0),
         ("liveness", "failed", 1005),
-        ("compare", "failed", 2012),
+        ("compare", "failed", 2016),
+        ("faces", "failed", 2012),
         ("left", "abandoned", 1410),
         ("timeout", "expired", 1409),
         ("unfinished", "pending", 17),

@@ -24,14 +24,16 @@ PARAMS = {"RedirectUrl": REDIRECT_URL, "CompareImageUrl": COS_URL, "CompareImage
 
 
 def sdk_client(
-    emulator: Emulator,
+    emulator: Emulator | str,
     secret_id: str = LOCAL_SECRET_ID,
     secret_key: str = LOCAL_SECRET_KEY,
     region: str = "ap-singapore",
     version: str = "2018-03-01",
+    timeout_s: int = 5,
 ) -> CommonClient:
-    endpoint = emulator.url.removeprefix("http://")
-    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=endpoint, reqTimeout=5))
+    """The official SDK's client for the emulator (its handle or its base URL)."""
+    endpoint = (emulator if isinstance(emulator, str) else emulator.url).removeprefix("http://")
+    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=endpoint, reqTimeout=timeout_s))
     return CommonClient("faceid", version, Credential(secret_id, secret_key), region, profile=profile)
 
 

@@ -172,7 +172,8 @@ def test_result_is_null_before_the_page_opens_17_while_open_and_15_after_the_tok
     [
         ("pass", 0, 0, 0, []),
         ("liveness", 1005, 1005, None, ["02"]),
-        ("compare", 2012, 0, 2012, []),
+        ("compare", 2016, 0, 2016, []),
+        ("faces", 2012, 0, 2012, []),
         ("left", 1410, None, None, None),
         ("timeout", 1409, None, None, None),
     ],
@@ -282,6 +283,6 @@ def test_the_page_looks_like_a_verification_step(emulator: Emulator) -> None:
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
     for marker in ("<title>Verify your identity", 'class="camera"', 'id="biz-token"'):
         assert marker in page.text
-    for outcome in ("pass", "liveness", "compare", "document", "left", "timeout", "unfinished"):
+    for outcome in ("pass", "liveness", "compare", "faces", "document", "left", "timeout", "unfinished"):
         assert f'id="{outcome}"' in page.text
     assert 'id="fail"' not in page.text  # the older test hook is accepted, not offered
