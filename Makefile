@@ -46,14 +46,16 @@ package: setup ## build .build/faceid-fn.zip, then `osls package` with it (PARAM
 run: $(VENV)/.installed node_modules/.installed ## the local stack on 127.0.0.1 (no root, no browser); Ctrl-C stops it
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH local/run.sh
 
-# The recipe runs in its own shell: nothing of local/env.sh is left in the caller's.
-invoke: $(VENV)/.installed node_modules/.installed ## run one event against the local stack (`make run` up elsewhere): make invoke EVENT=events/s3-put.json
-	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json (with \`make run\` up in another shell)" >&2; exit 2; }
+# The recipe runs in its own shell: nothing of local/env.sh is left in the caller's. FUNCTION is one of
+# serverless.yml's functions: api (HTTP and upload events), sweep (the schedule), deliver (completion events).
+FUNCTION ?= api
+invoke: $(VENV)/.installed node_modules/.installed ## run one event against the local stack (`make run` up elsewhere): make invoke EVENT=events/s3-put.json [FUNCTION=api]
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json [FUNCTION=api|sweep|deliver] (with \`make run\` up in another shell)" >&2; exit 2; }
 	@test -f "$(EVENT)" || { echo "make invoke: no such event file: $(EVENT)" >&2; exit 2; }
-	@source local/env.sh && osls invoke local $$OSLS_LOCAL_PARAMS -f api -p "$(EVENT)"
+	@source local/env.sh && osls invoke local $$OSLS_LOCAL_PARAMS -f "$(FUNCTION)" -p "$(EVENT)"
 
 sweep: $(VENV)/.installed node_modules/.installed ## one run of the scheduled sweep against the running local stack (`make run` in another shell)
-	@$(MAKE) --no-print-directory invoke EVENT=events/scheduled-sweep.json
+	@$(MAKE) --no-print-directory invoke FUNCTION=sweep EVENT=events/scheduled-sweep.json
 
 test: setup browser lint typecheck ## everything CI runs: lint, types, template scans, unit + integration + end-to-end tests
 	$(BIN)/pytest

@@ -54,7 +54,7 @@ UNUSED = [
 # 40 ms of each cold start together (bench/README.md, import profile).
 LAZY_INITS = ["aws_lambda_powertools/event_handler", "aws_lambda_powertools/utilities/data_classes", "wrapt"]
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
-CODE = ["handler.py", "faceid_fn"]
+CODE = ["handler.py", "background.py", "faceid_fn"]
 
 
 def declared_runtime() -> tuple[str, str]:

@@ -1,6 +1,6 @@
 """Signed webhooks: each `Verification Completed` event, POSTed to WEBHOOK_URL per Standard Webhooks.
 
-An EventBridge rule hands the event to the function (asynchronously). Only what the ledger
+An EventBridge rule hands the event to the delivery function (asynchronously). Only what the ledger
 knows is signed: the session's ledger item is read (strongly consistent) and must exist and hold the
 same final Status and Owner as the event; the body is then built from that item, not from the event.
 Anyone able to put on the bus or invoke the function can therefore only make a session's own outcome

@@ -223,7 +223,7 @@ def test_exactly_one_event_per_session_under_concurrent_sweeps_and_reads(
     for number, session in enumerate(sessions):
         finish(session, "pass" if number % 2 else "fail")
         set_item(session["BizToken"], SweepAt=0)
-    from faceid_fn.dispatch import dispatch
+    from faceid_fn.dispatch import dispatch, dispatch_sweep
 
     barrier = threading.Barrier(6)
     errors: list[BaseException] = []
@@ -245,7 +245,7 @@ def test_exactly_one_event_per_session_under_concurrent_sweeps_and_reads(
         return read_all
 
     # WHEN two sweeps and four readers go through them at once (threads, one moto DynamoDB)
-    workers = [lambda: dispatch(scheduled_event(), LambdaContext()) for _ in range(2)]
+    workers = [lambda: dispatch_sweep(scheduled_event(), LambdaContext()) for _ in range(2)]
     workers += [reader(offset) for offset in (0, 3, 6, 9)]
     threads = [threading.Thread(target=run, args=(work,)) for work in workers]
     for thread in threads:
@@ -467,9 +467,10 @@ def test_an_upload_owned_by_a_client_identity_is_a_recorded_failure_not_retried(
 
 
 def invoke_raw(event: dict[str, Any]) -> dict[str, Any]:
-    import handler
+    """The sweep function, as the schedule invokes it."""
+    import background
 
-    result: dict[str, Any] = handler.handler(event, LambdaContext())
+    result: dict[str, Any] = background.sweep(event, LambdaContext())
     return result
 
 

@@ -1,5 +1,5 @@
-"""Signed webhooks: the EventBridge rule's `Verification Completed` event -> handler -> the session's
-ledger item -> POST to WEBHOOK_URL.
+"""Signed webhooks: the EventBridge rule's `Verification Completed` event -> the delivery function -> the
+session's ledger item -> POST to WEBHOOK_URL.
 
 The receiver is local/webhook_receiver.py (the one `make run` starts) on 127.0.0.1; it checks every
 signature with the `standardwebhooks` package's own verifier. The ledger is moto's DynamoDB, its items
@@ -49,10 +49,10 @@ def deliver(ledger: None, configure: Callable[..., None], receiver: ReceiverServ
 
 
 def invoke_delivery(event: dict[str, Any]) -> Any:
-    """The function, as the EventBridge rule invokes it."""
-    import handler
+    """The delivery function, as the EventBridge rule invokes it."""
+    import background
 
-    return handler.handler(json.loads(json.dumps(event)), LambdaContext())
+    return background.deliver(json.loads(json.dumps(event)), LambdaContext())
 
 
 def completed_event() -> dict[str, Any]:
@@ -195,6 +195,28 @@ def test_the_secret_scan_flags_any_webhook_secret() -> None:
 
     assert find_secrets("signing with whsec_QW55T3RoZXJTZWNyZXRWYWx1ZQ== now") == ["whsec_QW55T3RoZXJTZWNyZXRWYWx1ZQ=="]
     assert find_secrets("the secret is named WEBHOOK_SECRET_NAME, prefix whsec_") == []
+
+
+def test_each_function_takes_only_its_own_triggers(
+    deliver: Callable[[dict[str, Any]], Any], receiver: ReceiverServer
+) -> None:
+    import background
+    import handler
+
+    event = completed_event()
+    hold(event["detail"])
+    scheduled = json.loads((EVENTS / "scheduled-sweep.json").read_text())
+    request = json.loads((EVENTS / "http-api-v2.json").read_text())
+    # The API function (behind API Gateway, and the upload triggers) signs nothing, whatever it is handed
+    assert handler.handler(json.loads(json.dumps(event)), LambdaContext())["Error"]["Code"] == "UnsupportedEvent"
+    assert handler.handler(scheduled, LambdaContext())["Error"]["Code"] == "UnsupportedEvent"
+    # AND the sweep and the delivery function take their own trigger's events only
+    assert background.sweep(json.loads(json.dumps(event)), LambdaContext())["Error"]["Code"] == "UnsupportedEvent"
+    assert background.sweep(request, LambdaContext())["Error"]["Code"] == "UnsupportedEvent"
+    assert deliver(scheduled)["Error"]["Code"] == "UnsupportedEvent"
+    assert deliver(request)["Error"]["Code"] == "UnsupportedEvent"
+    assert receiver.received.attempts == []
+    assert deliver(event)["Delivered"] is True
 
 
 # -- only what the ledger holds is signed ----------------------------------------------------------------
