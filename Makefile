@@ -14,12 +14,12 @@ setup: $(VENV)/.installed $(VENV)/sdk/.downloaded node_modules/.installed $(SCAN
 # checkov pins its own (old) boto3/botocore: it lives in a venv of its own (tests/template).
 $(SCAN_VENV)/.installed: requirements-scan.txt
 	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-scan.txt
 	touch $@
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 sdk-models: $(VENV)/sdk/.downloaded ## the pinned official SDK wheel whose models tests/contract checks against
@@ -86,10 +86,14 @@ fmt: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-lock: ## re-pin Python dependencies from requirements*.in
-	$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
-	$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
-	$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links -o requirements-scan.txt requirements-scan.in
+# Every pin carries the hashes of its files (all platforms: the artifact's wheels are Lambda's), and every
+# install checks them (--require-hashes). --allow-unsafe: pip-tools needs pip and setuptools, which hash
+# checking wants pinned like the rest.
+LOCK := $(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links --generate-hashes --allow-unsafe
+lock: ## re-pin Python dependencies from requirements*.in (with hashes)
+	$(LOCK) -o requirements.txt requirements.in
+	$(LOCK) -o requirements-dev.txt requirements-dev.in
+	$(LOCK) -o requirements-scan.txt requirements-scan.in
 
 clean:
 	rm -rf $(VENV) $(SCAN_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .serverless .local-logs test-output .build .bench
