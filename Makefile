@@ -14,12 +14,12 @@ setup: $(VENV)/.installed $(VENV)/sdk/.downloaded node_modules/.installed $(SCAN
 # checkov pins its own (old) boto3/botocore: it lives in a venv of its own (tests/template).
 $(SCAN_VENV)/.installed: requirements-scan.txt
 	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-scan.txt
 	touch $@
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 sdk-models: $(VENV)/sdk/.downloaded ## the pinned official SDK wheel whose models tests/contract checks against
@@ -46,14 +46,16 @@ package: setup ## build .build/faceid-fn.zip, then `osls package` with it (PARAM
 run: $(VENV)/.installed node_modules/.installed ## the local stack on 127.0.0.1 (no root, no browser); Ctrl-C stops it
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH local/run.sh
 
-# The recipe runs in its own shell: nothing of local/env.sh is left in the caller's.
-invoke: $(VENV)/.installed node_modules/.installed ## run one event against the local stack (`make run` up elsewhere): make invoke EVENT=events/s3-put.json
-	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json (with \`make run\` up in another shell)" >&2; exit 2; }
+# The recipe runs in its own shell: nothing of local/env.sh is left in the caller's. FUNCTION is one of
+# serverless.yml's functions: api (HTTP and upload events), sweep (the schedule), deliver (completion events).
+FUNCTION ?= api
+invoke: $(VENV)/.installed node_modules/.installed ## run one event against the local stack (`make run` up elsewhere): make invoke EVENT=events/s3-put.json [FUNCTION=api]
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json [FUNCTION=api|sweep|deliver] (with \`make run\` up in another shell)" >&2; exit 2; }
 	@test -f "$(EVENT)" || { echo "make invoke: no such event file: $(EVENT)" >&2; exit 2; }
-	@source local/env.sh && osls invoke local $$OSLS_LOCAL_PARAMS -f api -p "$(EVENT)"
+	@source local/env.sh && osls invoke local $$OSLS_LOCAL_PARAMS -f "$(FUNCTION)" -p "$(EVENT)"
 
 sweep: $(VENV)/.installed node_modules/.installed ## one run of the scheduled sweep against the running local stack (`make run` in another shell)
-	@$(MAKE) --no-print-directory invoke EVENT=events/scheduled-sweep.json
+	@$(MAKE) --no-print-directory invoke FUNCTION=sweep EVENT=events/scheduled-sweep.json
 
 test: setup browser lint typecheck ## everything CI runs: lint, types, template scans, unit + integration + end-to-end tests
 	$(BIN)/pytest
@@ -84,10 +86,14 @@ fmt: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-lock: ## re-pin Python dependencies from requirements*.in
-	$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
-	$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
-	$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links -o requirements-scan.txt requirements-scan.in
+# Every pin carries the hashes of its files (all platforms: the artifact's wheels are Lambda's), and every
+# install checks them (--require-hashes). --allow-unsafe: pip-tools needs pip and setuptools, which hash
+# checking wants pinned like the rest.
+LOCK := $(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links --generate-hashes --allow-unsafe
+lock: ## re-pin Python dependencies from requirements*.in (with hashes)
+	$(LOCK) -o requirements.txt requirements.in
+	$(LOCK) -o requirements-dev.txt requirements-dev.in
+	$(LOCK) -o requirements-scan.txt requirements-scan.in
 
 clean:
 	rm -rf $(VENV) $(SCAN_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .serverless .local-logs test-output .build .bench

@@ -1,13 +1,13 @@
-"""Build the Lambda deployment artifact: handler.py, faceid_fn/ and the runtime dependencies only.
+"""Build the Lambda deployment artifact: handler.py, background.py, faceid_fn/ and the runtime dependencies only.
 
     python deploy/package.py                  # for the runtime/architecture in serverless.yml
     python deploy/package.py --arch x86_64    # same recipe for this machine (the import test)
 
 Dependencies come from requirements.txt as wheels for the target platform (pip --platform,
---python-version, --only-binary; no Docker). What the Lambda Python runtime already provides
-(boto3 and botocore's own dependencies) is left out, and so are parts of libraries this function
-never imports (listed in UNUSED, each checked: nothing kept imports them), and package `__init__`s that
-import a whole package are made lazy (LAZY_INITS). Everything is compiled
+--python-version, --only-binary; no Docker), each checked against the lock's hashes (--require-hashes).
+What the Lambda Python runtime already provides (boto3 and botocore's own dependencies) is left out,
+and so are parts of libraries this function never imports (listed in UNUSED, each checked: nothing kept
+imports them), and package `__init__`s that import a whole package are made lazy (LAZY_INITS). Everything is compiled
 to bytecode by the target Python version (found with pyenv) and shipped as bytecode only
 (sourceless .pyc: half the size, and nothing to compile at cold start on Lambda's read-only disk;
 tracebacks keep file and line). The zip has fixed timestamps: the same inputs give the same artifact.
@@ -54,7 +54,7 @@ UNUSED = [
 # 40 ms of each cold start together (bench/README.md, import profile).
 LAZY_INITS = ["aws_lambda_powertools/event_handler", "aws_lambda_powertools/utilities/data_classes", "wrapt"]
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
-CODE = ["handler.py", "faceid_fn"]
+CODE = ["handler.py", "background.py", "faceid_fn"]
 
 
 def declared_runtime() -> tuple[str, str]:
@@ -68,8 +68,10 @@ def declared_runtime() -> tuple[str, str]:
 
 
 def requirements() -> list[str]:
+    """requirements.txt's pins, each one line with its hashes (`name==version --hash=sha256:...`), without
+    what the runtime provides."""
     pins = []
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in (ROOT / "requirements.txt").read_text().replace("\\\n", " ").splitlines():
         line = line.split("#", 1)[0].strip()
         if line and re.split(r"[=<>\[ ;]", line, maxsplit=1)[0].lower() not in RUNTIME_PROVIDED:
             pins.append(line)
@@ -157,12 +159,15 @@ def build(arch: str, out: Path) -> Path:
     staging = out / f"package-{arch}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    # Every wheel is checked against the lock's hashes (which cover each platform's files of a version).
+    pinned = out / f"requirements-{arch}.txt"
+    pinned.write_text("\n".join(requirements()) + "\n")
     subprocess.run(
         [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
             "--no-deps", "--only-binary=:all:", "--implementation", "cp",
             "--platform", PLATFORMS[arch], "--python-version", version,
-            "--target", str(staging), *requirements(),
+            "--target", str(staging), "--require-hashes", "-r", str(pinned),
         ],
         check=True,
     )  # fmt: skip

@@ -1,4 +1,9 @@
-"""Route one Lambda event to the code for its trigger."""
+"""Route one Lambda event to the code for its trigger.
+
+Each function takes its own triggers only (serverless.yml gives each its own role): the API function
+HTTP requests and upload records, the sweep function the schedule, the delivery function the completion
+rule's events. Anything else is answered `UnsupportedEvent`, never run.
+"""
 
 from __future__ import annotations
 
@@ -11,21 +16,36 @@ from faceid_fn.observability import logger, metrics
 
 
 def dispatch(event: Any, context: LambdaContext) -> dict[str, Any]:
+    """The API function: HTTP requests (API Gateway, Function URLs) and upload records (S3, COS)."""
     kind = api.http_kind(event) if isinstance(event, dict) else None
     if kind is not None:
         return api.handle(kind, event, context)
-    if _is_eventbridge(event, "aws.events", "Scheduled Event"):
-        from faceid_fn import sweep  # the scheduled sweep of sessions nobody has read yet
-
-        return sweep.handle(event, context)
-    if _is_eventbridge(event, "faceid-fn", "Verification Completed"):
-        from faceid_fn import webhooks  # the EventBridge rule's hand-off: one signed webhook
-
-        return webhooks.handle(event)
     if is_upload_event(event):
         from faceid_fn import uploads  # S3/COS parsing, storage and idempotency: upload events only
 
         return uploads.handle(event, context)
+    return unsupported(event)
+
+
+def dispatch_sweep(event: Any, context: LambdaContext) -> dict[str, Any]:
+    """The sweep function: EventBridge's `Scheduled Event`."""
+    if _is_eventbridge(event, "aws.events", "Scheduled Event"):
+        from faceid_fn import sweep  # the scheduled sweep of sessions nobody has read yet
+
+        return sweep.handle(event, context)
+    return unsupported(event)
+
+
+def dispatch_delivery(event: Any, context: LambdaContext) -> dict[str, Any]:
+    """The delivery function: the completion rule's `Verification Completed` events."""
+    if _is_eventbridge(event, "faceid-fn", "Verification Completed"):
+        from faceid_fn import webhooks  # the EventBridge rule's hand-off: one signed webhook
+
+        return webhooks.handle(event)
+    return unsupported(event)
+
+
+def unsupported(event: Any) -> dict[str, Any]:
     metrics.add_metric(name="UnsupportedEvent", unit="Count", value=1)
     logger.warning("event of an unknown trigger ignored", extra={"event_keys": _keys(event)})
     return {"Error": {"Code": "UnsupportedEvent", "Message": "This function does not handle this event"}}

@@ -49,8 +49,10 @@ def _add_webhooks(schema: dict[str, Any]) -> None:
         "verificationCompleted": {
             "post": {
                 "summary": "A verification session reached its final Status (sent once per session)",
-                "description": "Signed per Standard Webhooks (standardwebhooks.com). Answer 2xx within 10 s; "
-                "anything else is retried (Lambda's asynchronous retries), then parked in the on-failure queue.",
+                "description": "Signed per Standard Webhooks (standardwebhooks.com). Answer 2xx within 10 s "
+                "(connecting, the request and your status line and headers together; headers within 64 KiB, the "
+                "body is not read); anything else is retried (Lambda's asynchronous retries), then parked in the "
+                "on-failure queue. Sent only for a session the ledger holds with that final Status and Owner.",
                 "operationId": "verificationCompleted",
                 "parameters": [
                     {"name": name, "in": "header", "required": True, "schema": {"type": "string"}, "description": text}

@@ -1,6 +1,6 @@
 """The scheduled sweep: finds the final status of sessions nobody has read, so every session is announced.
 
-EventBridge invokes the function every minute with a `Scheduled Event` (serverless.yml `schedule`). One
+EventBridge invokes the sweep function every minute with a `Scheduled Event` (serverless.yml `schedule`). One
 run queries the ledger's `Pending` index for the sessions whose next look is due (never a scan), at most
 SWEEP_MAX_SESSIONS of them and only while the invocation has time left for one more FaceID call, and
 for each:

@@ -223,7 +223,7 @@ def test_exactly_one_event_per_session_under_concurrent_sweeps_and_reads(
     for number, session in enumerate(sessions):
         finish(session, "pass" if number % 2 else "fail")
         set_item(session["BizToken"], SweepAt=0)
-    from faceid_fn.dispatch import dispatch
+    from faceid_fn.dispatch import dispatch, dispatch_sweep
 
     barrier = threading.Barrier(6)
     errors: list[BaseException] = []
@@ -245,7 +245,7 @@ def test_exactly_one_event_per_session_under_concurrent_sweeps_and_reads(
         return read_all
 
     # WHEN two sweeps and four readers go through them at once (threads, one moto DynamoDB)
-    workers = [lambda: dispatch(scheduled_event(), LambdaContext()) for _ in range(2)]
+    workers = [lambda: dispatch_sweep(scheduled_event(), LambdaContext()) for _ in range(2)]
     workers += [reader(offset) for offset in (0, 3, 6, 9)]
     threads = [threading.Thread(target=run, args=(work,)) for work in workers]
     for thread in threads:
@@ -262,6 +262,52 @@ def test_exactly_one_event_per_session_under_concurrent_sweeps_and_reads(
     print(f"concurrency: {len(final_reads)} final reads, {len(events)} events, {len(sessions)} sessions")
     assert len(final_reads) >= 4 * len(sessions)
     assert all("SweepShard" not in item(s["BizToken"]) for s in sessions)
+
+
+def test_the_local_hand_off_delivers_what_the_ledger_holds_and_nothing_else(
+    invoke: Invoke, queue: str, env: Callable[..., None], logs: LogLines
+) -> None:
+    from local.webhook_receiver import start_in_thread
+    from tests.integration.test_webhooks import SECRET, completed_event, invoke_delivery
+
+    receiver = start_in_thread(SECRET)
+    try:
+        env(
+            AUTH_REQUIRED="true",
+            LOCAL_EVENT_HANDOFF="true",
+            WEBHOOK_URL=f"{receiver.url}/webhooks",
+            WEBHOOK_SECRET=SECRET,
+        )
+        # GIVEN alice's finished session, and another of hers still pending
+        done, waiting = start_as(invoke, "alice"), start_as(invoke, "alice")
+        finish(done, "pass")
+        # WHEN alice reads it: the read announces it, and the event is handed to the webhook code in process
+        assert get(invoke, done["BizToken"], "alice").body["Status"] == "passed"
+        # THEN the receiver has it, signed, from the ledger
+        [delivery] = receiver.received.listing(done["BizToken"])
+        assert delivery["verified"]
+        assert (delivery["payload"]["data"]["Status"], delivery["payload"]["data"]["Owner"]) == ("passed", "alice")
+        [event] = completion_events(queue)
+        assert delivery["payload"]["data"] == event["detail"]
+        # AND after a crash between the event going out and the ledger noting it, the sweep sends it again:
+        # delivered again under the same webhook-id, which the receiver drops
+        boto3.client("dynamodb", region_name=AWS_REGION).update_item(
+            TableName=SESSIONS_TABLE,
+            Key={"BizToken": {"S": done["BizToken"]}},
+            UpdateExpression="SET SweepShard = :shard, SweepAt = :due",
+            ExpressionAttributeValues={":shard": {"S": "pending"}, ":due": {"N": "0"}},
+        )
+        assert invoke_raw(scheduled_event())["Resent"] == 1
+        assert receiver.received.listing(done["BizToken"])[0]["duplicates"] == 1
+        # AND a `passed` event for her pending session, or for a token nobody started, is not signed
+        for token in (waiting["BizToken"], "C0FFEE00-0000-4000-8000-000000000002"):
+            forged = completed_event()
+            forged["detail"].update(BizToken=token, Owner="alice")
+            assert invoke_delivery(forged)["Delivered"] is False
+            assert receiver.received.listing(token) == []
+        assert len(logs.records("completion event not held by the ledger: dropped, not signed")) == 2
+    finally:
+        receiver.shutdown()
 
 
 # -- the sweep ---------------------------------------------------------------------------------------------
@@ -421,9 +467,10 @@ def test_an_upload_owned_by_a_client_identity_is_a_recorded_failure_not_retried(
 
 
 def invoke_raw(event: dict[str, Any]) -> dict[str, Any]:
-    import handler
+    """The sweep function, as the schedule invokes it."""
+    import background
 
-    result: dict[str, Any] = handler.handler(event, LambdaContext())
+    result: dict[str, Any] = background.sweep(event, LambdaContext())
     return result
 
 

@@ -299,6 +299,8 @@ def test_unknown_event_is_answered_not_crashed(configure, lambda_context, emulat
     result = handler.handler(event, lambda_context)
     assert result["Error"]["Code"] == "UnsupportedEvent"
     assert emulator.calls == []
-    # The sweep's schedule is recognised (issue 11); without a ledger there is nothing to sweep.
-    result = handler.handler({"detail-type": "Scheduled Event", "source": "aws.events"}, lambda_context)
+    # The schedule is the sweep function's (issue 11); without a ledger there is nothing to sweep.
+    import background
+
+    result = background.sweep({"detail-type": "Scheduled Event", "source": "aws.events"}, lambda_context)
     assert result["Stopped"] == "NoLedger"

@@ -50,6 +50,7 @@ def test_artifact_holds_runtime_code_only(built: dict[str, Path]) -> None:
     files = names(built["arm64"])
     tops = {name.split("/", 1)[0] for name in files}
     assert "handler.pyc" in tops
+    assert "background.pyc" in tops  # the sweep's and the delivery function's entry points
     assert "faceid_fn" in tops
     for forbidden in (
         *("tests", "local", "bench", "deploy", "pip", "setuptools", "wheel", "boto3", "botocore", "events"),

@@ -159,6 +159,35 @@ def test_routes_need_the_jwt_and_the_function_knows_the_cos_buckets(template: di
     assert environment["FACEID_COS_BUCKETS"] == "photos-1250000000"
 
 
+def test_each_function_has_its_own_role_and_only_delivery_reads_the_webhook_secret(template: dict[str, Any]) -> None:
+    functions = resources(template, "AWS::Lambda::Function")
+    roles = {name: function["Properties"]["Role"]["Fn::GetAtt"][0] for name, function in functions.items()}
+    assert roles == {
+        "ApiLambdaFunction": "IamRoleLambdaExecution",
+        "SweepLambdaFunction": "SweepRole",
+        "DeliverLambdaFunction": "DeliverRole",
+    }
+
+    def secrets(role: str) -> list[str]:
+        statements = [
+            s
+            for policy in template["Resources"][role]["Properties"]["Policies"]
+            for s in policy["PolicyDocument"]["Statement"]
+        ]
+        actions = [s for s in statements if any("secretsmanager" in a for a in s["Action"])]
+        return [s["Resource"]["Fn::Join"][1][-1] for s in actions]
+
+    assert secrets("IamRoleLambdaExecution") == [":secret:faceid-fn/dev/tencent-credentials-??????"]
+    assert secrets("SweepRole") == [":secret:faceid-fn/dev/tencent-credentials-??????"]
+    assert secrets("DeliverRole") == [":secret:faceid-fn/dev/webhook-secret-??????"]
+    api = functions["ApiLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    assert not {"WEBHOOK_URL", "WEBHOOK_SECRET_NAME"} & set(api)
+    # the schedule invokes the sweep, the completion rule the delivery function
+    rules = resources(template, "AWS::Events::Rule")
+    targets = {name: rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0] for name, rule in rules.items()}
+    assert targets == {"SweepEventsRuleSchedule1": "SweepLambdaFunction", "WebhookRule": "DeliverLambdaFunction"}
+
+
 # -- no open API by accident ------------------------------------------------------------------------
 
 

@@ -41,32 +41,41 @@ def test_the_sweep_queries_a_sparse_index_of_unannounced_sessions() -> None:
     ]
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
     assert types == {"BizToken": "S", "SweepShard": "S", "SweepAt": "N"}
-    # The function may Query that index; nothing grants (or does) a Scan.
-    statements = serverless()["provider"]["iam"]["role"]["statements"]
+    # The sweep may Query that index; nothing grants (or does) a Scan.
+    config = serverless()
+    resources = config["resources"]["Resources"]
+    sweep = resources["SweepRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements = config["provider"]["iam"]["role"]["statements"] + sweep
+    statements += resources["DeliverRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert "dynamodb:Query" in [a for s in sweep for a in s["Action"]]
     actions = [a for s in statements for a in s["Action"]]
-    assert "dynamodb:Query" in actions
     assert not any("Scan" in a for a in actions)
     assert "scan(" not in (ROOT / "faceid_fn" / "ledger.py").read_text()
 
 
-def test_the_function_gets_the_table_the_bus_the_schedule_and_an_on_failure_queue() -> None:
+def test_the_functions_get_the_table_the_bus_the_schedule_and_an_on_failure_queue() -> None:
     config = serverless()
     environment = config["provider"]["environment"]
-    for name in ("SESSIONS_TABLE", "EVENT_BUS_NAME", "WEBHOOK_URL", "WEBHOOK_SECRET_NAME", "UPLOAD_PREFIX"):
+    for name in ("SESSIONS_TABLE", "EVENT_BUS_NAME", "UPLOAD_PREFIX"):
         assert name in environment
     assert "faceid-fn-sessions-${sls:stage}" in environment["SESSIONS_TABLE"]
-    function = config["functions"]["api"]
-    schedules = [e["schedule"] for e in function["events"] if "schedule" in e]
+    assert {"WEBHOOK_URL", "WEBHOOK_SECRET_NAME"} <= set(config["functions"]["deliver"]["environment"])
+    api, sweep, deliver = (config["functions"][name] for name in ("api", "sweep", "deliver"))
+    schedules = [e["schedule"] for e in sweep["events"] if "schedule" in e]
     assert schedules == [{"rate": "rate(1 minute)"}]
-    assert function["destinations"]["onFailure"]["type"] == "sqs"
-    assert function["maximumRetryAttempts"] == 2
+    assert not [e for e in api["events"] if "schedule" in e]
+    for function in (api, deliver):
+        assert function["destinations"]["onFailure"]["type"] == "sqs"
+        assert function["maximumRetryAttempts"] == 2
     resources = config["resources"]["Resources"]
     assert resources["EventBus"]["Type"] == "AWS::Events::EventBus"
     rule = resources["WebhookRule"]
     assert rule["Condition"] == "WebhooksOn"
     assert rule["Properties"]["EventPattern"] == {"source": [EVENT_SOURCE], "detail-type": [DETAIL_TYPE]}
-    assert rule["Properties"]["Targets"][0]["Arn"] == {"tag": "GetAtt", "value": "ApiLambdaFunction.Arn"}
-    assert resources["WebhookRulePermission"]["Properties"]["Principal"] == "events.amazonaws.com"
+    assert rule["Properties"]["Targets"][0]["Arn"] == {"tag": "GetAtt", "value": "DeliverLambdaFunction.Arn"}
+    permission = resources["WebhookRulePermission"]["Properties"]
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["FunctionName"] == {"tag": "GetAtt", "value": "DeliverLambdaFunction.Arn"}
 
 
 def test_openapi_describes_the_webhook_payload() -> None:
