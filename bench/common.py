@@ -327,7 +327,7 @@ def deployed() -> Iterator[Deployed]:
             "SESSIONS_TABLE": SESSIONS_TABLE,  # the session ledger: each start is recorded (DynamoDB)
             # Each start is counted against its owner there too (one UpdateItem); the bench's callers are all
             # anonymous (auth off), so the limit is set out of reach.
-            "FACEID_OWNER_STARTS": "1000000/3600",
+            "FACEID_OWNER_STARTS": "100000/3600",
             "FACEID_CREDENTIALS_MAX_AGE_S": "300",
             "SECRETS_MANAGER_TTL": "150",
         }
