@@ -37,7 +37,7 @@ browser: ## Debian's Chromium for the browser journey test (no browser download 
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 openapi: setup ## regenerate openapi.json from the routes (tests fail when it is stale)
-	$(BIN)/python -m faceid_fn.openapi > openapi.json
+	$(BIN)/python -m faceid_fn.entrypoints.http.openapi > openapi.json
 
 package: setup ## build .build/faceid-fn.zip, then `osls package` with it (PARAMS='--param="jwtIssuer=..." ...')
 	$(BIN)/python deploy/package.py

@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from faceid_fn.dispatch import dispatch_delivery, dispatch_sweep
+from faceid_fn.entrypoints.dispatch import dispatch_delivery, dispatch_sweep
 from faceid_fn.observability import logger, metrics, tracer
 
 

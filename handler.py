@@ -5,11 +5,12 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from faceid_fn import container, snapstart
-from faceid_fn.dispatch import dispatch
+from faceid_fn import container
+from faceid_fn.entrypoints import snapstart
+from faceid_fn.entrypoints.dispatch import dispatch
 from faceid_fn.observability import logger, metrics, tracer
 
-container.warm_up()  # a bad environment stops the container here, with one clear line
+container.check_configuration()  # a bad environment stops the container here, with one clear line
 snapstart.register()  # with SnapStart on, the runtime calls these hooks around the snapshot
 
 

@@ -1,11 +1,5 @@
-"""Settings from the environment, validated once per container (at cold start).
-
-The variable names and defaults are the environment contract in docs/configuration.md. A bad value stops the
-container at start-up with one line that names the variable, instead of failing request by request.
-
-A plain pydantic model over os.environ (each field is the lower-case name of its variable): the
-pydantic-settings package did the same with ~70 ms more import time per cold start (bench/).
-"""
+"""Settings from the environment, validated once per container: a bad value stops the cold start
+with one line that names the variable."""
 
 from __future__ import annotations
 
@@ -13,18 +7,20 @@ import json
 import os
 import re
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from faceid_fn.flows import FLOWS, REGIONS, FlowName, capability_problem
+from faceid_fn.domain.flows import FLOWS, REGIONS, FlowName, capability_problem
+from faceid_fn.domain.loopback import is_loopback
+from faceid_fn.domain.page_config import IntlConfig
 
 Region = Literal["ap-singapore", "ap-jakarta", "ap-bangkok", "ap-hongkong", "sa-saopaulo"]
 
 # The FaceID API 3.0 endpoint for the international regions.
 OFFICIAL_ENDPOINT = "https://faceid.intl.tencentcloudapi.com"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
 
 # API Gateway gives up after 29 s; the upstream budget must end well before that.
 MAX_TIMEOUT_S = 25.0
@@ -41,84 +37,8 @@ _BASE_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 _COS_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]{5,}")
 
 
-LanguageCode = Literal["th", "en", "zh-cn", "zh-tc", "id"]
-ActionListValue = Annotated[str, Field(pattern=r"^(blink|mouth|nod|shake)(,(blink|mouth|nod|shake))?$")]
-WARNING_CODES = ("-9101", "-9102", "-9103", "-9104", "-9107", "-9108", "-9109")
-IdCardType = Literal[
-    "HKIDCard",
-    "MLIDCard",
-    "IndonesiaIDCard",
-    "PhilippinesVoteID",
-    "PhilippinesDrivingLicense",
-    "PhilippinesTinID",
-    "PhilippinesSSSID",
-    "PhilippinesUMID",
-    "InternationalIDPassport",
-    "ThailandIDCard",
-    "SingaporeIDCard",
-    "MainlandIDCard",
-]
-
-
-class PageOptions(BaseModel):
-    """The presentation options of WebVerificationConfigIntl that a caller may choose per request."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    Language: LanguageCode | None = Field(
-        default=None, description="Page language: th, en, zh-cn, zh-tc or id (FaceID's default: en)"
-    )
-    ThemeColor: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$", description="Page theme colour, #RRGGBB")
-
-
-class IntlConfig(PageOptions):
-    """WebVerificationConfigIntl, all 17 fields of the official SDK model (unset fields are not sent),
-    each checked against its documented range or list. Set server-side with FACEID_INTL_CONFIG."""
-
-    AutoSkipStartPage: bool | None = None
-    AutoSkip: bool | None = None
-    CheckMode: Literal[1, 2, 3, 4] | None = None  # 1 OCR+liveness+compare, 2 liveness+compare, 3 liveness, 4 OCR
-    IDCardType: IdCardType | None = None
-    DisableCheckOcrWarnings: bool | None = None
-    SecurityLevel: Literal[1, 2, 3, 4] | None = None  # silent, action, light, action + light
-    SkipPrivacyPolicy: bool | None = None
-    IdCardCutReturn: bool | None = None
-    AutoDowngrade: Literal[1, 2] | None = None
-    ActionList: ActionListValue | None = None
-    LivenessRetryLimit: int | None = Field(default=None, ge=1, le=99)
-    LivenessTimeout: int | None = Field(default=None, ge=0, le=600)
-    SelectedWarningCodes: str | None = None
-    AllowExpiredDocument: bool | None = None
-    Version: Literal["BASIC", "PLUS"] | None = None
-
-    @field_validator("SelectedWarningCodes")
-    @classmethod
-    def _known_warning_codes(cls, value: str | None) -> str | None:
-        if value is not None and not all(code.strip() in WARNING_CODES for code in value.split(",")):
-            raise ValueError(f"must be a comma-separated list of {', '.join(WARNING_CODES)}")
-        return value
-
-    @model_validator(mode="after")
-    def _actions_need_action_liveness(self) -> IntlConfig:
-        # FaceID answers an API error for ActionList unless SecurityLevel asks for actions.
-        if self.ActionList is not None and self.SecurityLevel not in (2, 4):
-            raise ValueError("ActionList needs SecurityLevel 2 or 4")
-        return self
-
-    def params(self, page: PageOptions | None = None) -> dict[str, object]:
-        """The Config to send: the server's options, with the caller's presentation options over them."""
-        chosen = self.model_dump(exclude_none=True)
-        if page is not None:
-            chosen.update(page.model_dump(exclude_none=True))
-        return chosen
-
-
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable function. The message is one line."""
-
-
-def is_loopback(host: str | None) -> bool:
-    return (host or "").lower() in LOOPBACK_HOSTS
 
 
 class Settings(BaseModel):
@@ -136,7 +56,7 @@ class Settings(BaseModel):
     faceid_redirect_url: str
     faceid_redirect_hosts: tuple[str, ...] = ()
     faceid_timeout_s: float = Field(default=8.0, gt=0, le=MAX_TIMEOUT_S)
-    # Which FaceID web flow to use (faceid_fn/flows.py); `legacy` is withdrawn by Tencent, by choice only.
+    # Which FaceID web flow to use (faceid_fn/domain/flows.py); `legacy` is withdrawn by Tencent, by choice only.
     faceid_flow: FlowName = "intl"
     # Page configuration sent with the intl flow (WebVerificationConfigIntl), as JSON.
     faceid_intl_config: IntlConfig = IntlConfig()
@@ -145,7 +65,7 @@ class Settings(BaseModel):
     # reaches the function without the authorizer's claims is refused.
     auth_required: bool = False
 
-    # Pacing shared by all instances (faceid_fn/pacing.py, DynamoDB): off when no table is named.
+    # Pacing shared by all instances (faceid_fn/adapters/aws/pacing.py, DynamoDB): off when no table is named.
     faceid_pacing_table: str | None = None
     # FaceID allows 20 requests/s per action; one less leaves room for clock skew between instances.
     faceid_pacing_rps: float = Field(default=19.0, gt=0, le=1000)
@@ -182,7 +102,7 @@ class Settings(BaseModel):
     # server-side, any object of FACEID_COS_BUCKETS may be named).
     faceid_photo_ownership: bool = True
     # At most this many new sessions per owner in each window of this many seconds (`off`: no limit),
-    # counted in SESSIONS_TABLE (faceid_fn/limits.py).
+    # counted in SESSIONS_TABLE (faceid_fn/adapters/aws/owner_starts.py).
     faceid_owner_starts: tuple[int, int] | None = (10, 3600)
     event_bus_name: str | None = None
     webhook_url: str | None = None

@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
+from faceid_fn.adapters.tencent.faceid_client import FaceId
 from faceid_fn.config import ConfigError, Settings, load_settings
-from faceid_fn.faceid import FaceId
-from faceid_fn.flows import LEGACY_WARNING
+from faceid_fn.domain.flows import LEGACY_WARNING
 from faceid_fn.observability import logger
 from faceid_fn.redaction import register_secret, register_secret_id
 
 if TYPE_CHECKING:
-    from faceid_fn.completion import Publisher
-    from faceid_fn.idempotency import Idempotency
-    from faceid_fn.ledger import Ledger
-    from faceid_fn.limits import OwnerStarts
-    from faceid_fn.storage import Cos
+    from faceid_fn.adapters.aws.eventbridge import Publisher
+    from faceid_fn.adapters.aws.idempotency import Idempotency
+    from faceid_fn.adapters.aws.ledger import Ledger
+    from faceid_fn.adapters.aws.owner_starts import OwnerStarts
+    from faceid_fn.adapters.tencent.cos import Cos
 
 
 @cache
@@ -44,7 +44,7 @@ def faceid() -> FaceId:
 
 @cache
 def idempotency() -> Idempotency:
-    from faceid_fn.idempotency import Idempotency
+    from faceid_fn.adapters.aws.idempotency import Idempotency
 
     return Idempotency(settings().idempotency_table, settings().replay_ttl_s)
 
@@ -53,14 +53,14 @@ def idempotency() -> Idempotency:
 def s3() -> Any:
     import boto3
 
-    from faceid_fn.aws import bounded_config
+    from faceid_fn.adapters.aws.client_config import bounded_config
 
     return boto3.client("s3", config=bounded_config())
 
 
 @cache
 def cos() -> Cos:
-    from faceid_fn.storage import Cos
+    from faceid_fn.adapters.tencent.cos import Cos
 
     return Cos(settings(), faceid().credential_info)
 
@@ -68,7 +68,7 @@ def cos() -> Cos:
 @cache
 def ledger() -> Ledger | None:
     """The session ledger (SESSIONS_TABLE), or None when there is none."""
-    from faceid_fn.ledger import Ledger
+    from faceid_fn.adapters.aws.ledger import Ledger
 
     table = settings().sessions_table
     return Ledger(table) if table else None
@@ -77,7 +77,7 @@ def ledger() -> Ledger | None:
 @cache
 def owner_starts() -> OwnerStarts | None:
     """The per-owner limit (FACEID_OWNER_STARTS), kept in the ledger's table; None when off or without one."""
-    from faceid_fn.limits import OwnerStarts
+    from faceid_fn.adapters.aws.owner_starts import OwnerStarts
 
     limit, table = settings().faceid_owner_starts, ledger()
     if limit is None or table is None:
@@ -87,7 +87,7 @@ def owner_starts() -> OwnerStarts | None:
 
 @cache
 def publisher() -> Publisher:
-    from faceid_fn.completion import Publisher
+    from faceid_fn.adapters.aws.eventbridge import Publisher
 
     return Publisher(settings().event_bus_name, local_handoff=settings().local_event_handoff)
 
@@ -96,7 +96,7 @@ def publisher() -> Publisher:
 def _webhook_secrets() -> Any:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    from faceid_fn.aws import bounded_config
+    from faceid_fn.adapters.aws.client_config import bounded_config
 
     return SecretsProvider(boto_config=bounded_config())
 
@@ -111,7 +111,7 @@ def webhook_secret() -> str:
     return value
 
 
-def warm_up() -> None:
+def check_configuration() -> None:
     """Validate the settings and build the clients at cold start (raises ConfigError)."""
     try:
         faceid().check_credentials()
@@ -119,12 +119,12 @@ def warm_up() -> None:
         raise ConfigError(f"faceid-fn configuration error: {exc.message}") from None
 
 
-def prime() -> None:
+def load_for_snapshot() -> None:
     """Load what the first requests would otherwise load (SnapStart's before-snapshot hook: whatever is
     loaded now is in the snapshot). boto3, and the service models of the AWS clients this configuration
     builds on its request paths (DynamoDB for pacing and idempotency, EventBridge for completions): the
     clients built later reuse the models the default session cached. The session ledger's thin DynamoDB
-    client (faceid_fn.dynamodb, no service model) is built too."""
+    client (faceid_fn.adapters.aws.dynamodb, no service model) is built too."""
     loaded = settings()
     services: list[Any] = []  # service names (boto3's stubs type each as a Literal)
     if loaded.sessions_table or loaded.faceid_pacing_table or loaded.idempotency_table:
@@ -135,7 +135,7 @@ def prime() -> None:
         return
     import boto3
 
-    from faceid_fn.aws import bounded_config
+    from faceid_fn.adapters.aws.client_config import bounded_config
 
     for service in services:
         boto3.client(service, config=bounded_config()).close()

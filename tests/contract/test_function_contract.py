@@ -29,8 +29,8 @@ OWN_RESULT_FIELDS = frozenset({"BizToken", "Status"})
 
 
 def intl_config_fields() -> dict[str, Any]:
-    """The function's page Config model (faceid_fn.config.IntlConfig) and its fields."""
-    from faceid_fn.config import IntlConfig
+    """The function's page Config model (faceid_fn.domain.page_config.IntlConfig) and its fields."""
+    from faceid_fn.domain.page_config import IntlConfig
 
     return dict(IntlConfig.model_fields)
 
@@ -87,7 +87,7 @@ def test_every_parameter_the_function_sends_is_an_sdk_request_field(
 
 
 def test_the_page_config_is_the_sdks_web_verification_config_intl() -> None:
-    from faceid_fn.config import IntlConfig
+    from faceid_fn.domain.page_config import IntlConfig
 
     name, models = sdk.model("ApplyWebVerificationBizTokenIntl", "request")
     config_model = models[name]["Config"]["type"]
@@ -108,7 +108,7 @@ def result_models() -> tuple[str, dict[str, Any]]:
 
 
 def test_every_field_the_function_reads_is_an_sdk_response_field() -> None:
-    from faceid_fn.models import VerificationResult
+    from faceid_fn.domain.models import VerificationResult
 
     name, models = result_models()
     loose: list[str] = []
@@ -124,7 +124,7 @@ def test_every_field_the_function_reads_is_an_sdk_response_field() -> None:
 
 def test_the_sdks_documents_are_flat_strings_as_the_function_assumes() -> None:
     # The function keeps each document of CardInfo/NormalCardInfo as a plain object of strings
-    # (faceid_fn.models.Document); that holds while every SDK document model is strings, or one level of
+    # (faceid_fn.domain.models.Document); that holds while every SDK document model is strings, or one level of
     # a model of strings (GeneralCard.Address).
     _, models = sdk.model("GetWebVerificationResultIntl", "response")
     documents = {spec["type"] for info in ("CardInfo", "NormalCardInfo") for spec in models[info].values()}

@@ -194,9 +194,9 @@ class Spies:
     emulator's record of calls."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> None:
-        from faceid_fn.idempotency import Idempotency
-        from faceid_fn.ledger import Ledger
-        from faceid_fn.storage import Cos
+        from faceid_fn.adapters.aws.idempotency import Idempotency
+        from faceid_fn.adapters.aws.ledger import Ledger
+        from faceid_fn.adapters.tencent.cos import Cos
 
         self.emulator = emulator
         self.calls: dict[str, int] = {}

@@ -194,7 +194,7 @@ def upload_events(draw: Any) -> dict[str, Any]:
 @fuzz(4000)
 @given(event=upload_events())
 def test_upload_events(run: Callable[[Any], Any], counts: dict[str, int], event: dict[str, Any]) -> None:
-    from faceid_fn.uploads import UploadsIncomplete
+    from faceid_fn.entrypoints.uploads import UploadsIncomplete
 
     counts["upload_events"] = counts.get("upload_events", 0) + 1
     try:

@@ -20,7 +20,7 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
 def openapi_document() -> dict[str, Any]:
-    from faceid_fn.openapi import document
+    from faceid_fn.entrypoints.http.openapi import document
 
     return document()
 

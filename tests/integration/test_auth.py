@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from faceid_fn.flows import LEGACY_WARNING
+from faceid_fn.domain.flows import LEGACY_WARNING
 from tests.aws import EVENT_BUS, SESSIONS_TABLE, create_ledger_and_bus
 from tests.conftest import Emulator, LogLines, Response, http_event, start_body
 
@@ -147,7 +147,7 @@ def test_an_operation_refuses_a_request_without_a_caller_whatever_path_brought_i
     context, message = authorizer
     if context is not None:
         event["requestContext"]["authorizer"] = context
-    from faceid_fn.ledger import Ledger
+    from faceid_fn.adapters.aws.ledger import Ledger
 
     ledger_calls: list[str] = []
     monkeypatch.setattr(Ledger, "get", lambda _, token: ledger_calls.append(token))

@@ -88,7 +88,7 @@ def test_missing_secret_fails_at_cold_start_with_one_line(
     with pytest.raises(
         ConfigError, match=r"^faceid-fn configuration error: The Tencent credentials secret could not be read$"
     ):
-        container.warm_up()
+        container.check_configuration()
 
 
 @pytest.mark.parametrize("value", [{"SecretId": "AKIDx"}, {"Key": "x"}, "not json"])
@@ -102,7 +102,7 @@ def test_malformed_secret_fails_at_cold_start(
     from faceid_fn import container
 
     with pytest.raises(ConfigError):
-        container.warm_up()
+        container.check_configuration()
 
 
 def test_unreadable_secret_later_keeps_the_last_good_value(

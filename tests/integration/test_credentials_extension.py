@@ -150,7 +150,7 @@ def test_extension_refusing_the_secret_fails_at_cold_start(
     with pytest.raises(
         ConfigError, match=r"^faceid-fn configuration error: The Tencent credentials secret could not be read$"
     ):
-        container.warm_up()
+        container.check_configuration()
 
 
 def test_extension_path_imports_no_boto3(extension: SecretsExtension, emulator: Emulator) -> None:
@@ -195,7 +195,7 @@ def test_extension_path_imports_no_boto3(extension: SecretsExtension, emulator: 
 
 
 def test_an_extension_ttl_longer_than_the_max_age_is_logged(logs: LogLines) -> None:
-    from faceid_fn.credentials import ExtensionSecrets, SecretsManagerCredential
+    from faceid_fn.adapters.tencent.credentials import ExtensionSecrets, SecretsManagerCredential
 
     SecretsManagerCredential("s", 60, extension=ExtensionSecrets(1, "t", ttl_s=300))
     assert "SECRETS_MANAGER_TTL is longer than FACEID_CREDENTIALS_MAX_AGE_S" in logs.text

@@ -74,7 +74,7 @@ def test_another_users_photo_is_refused_with_one_answer_before_it_is_read(
     }
     assert emulator.calls == []
     # AND nothing was read: with COS unreachable the answer is the same
-    from faceid_fn.storage import Cos
+    from faceid_fn.adapters.tencent.cos import Cos
 
     def no_read(*args: Any, **kwargs: Any) -> bytes:
         raise AssertionError("the photo must not be read")

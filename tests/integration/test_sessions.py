@@ -223,7 +223,7 @@ def test_exactly_one_event_per_session_under_concurrent_sweeps_and_reads(
     for number, session in enumerate(sessions):
         finish(session, "pass" if number % 2 else "fail")
         set_item(session["BizToken"], SweepAt=0)
-    from faceid_fn.dispatch import dispatch, dispatch_sweep
+    from faceid_fn.entrypoints.dispatch import dispatch, dispatch_sweep
 
     barrier = threading.Barrier(6)
     errors: list[BaseException] = []

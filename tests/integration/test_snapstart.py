@@ -73,7 +73,7 @@ def pooled(session: requests.Session) -> int:
 
 def test_hooks_are_registered_once_per_process(snapshot_env: Emulator) -> None:
     import handler
-    from faceid_fn import snapstart
+    from faceid_fn.entrypoints import snapstart
 
     importlib.reload(handler)
     importlib.reload(handler)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from faceid_fn.models import VerificationResult
+from faceid_fn.domain.models import VerificationResult
 from tests.conftest import Emulator, LogLines, Response, http_event, start_body
 from tests.integration import test_auth
 
@@ -257,7 +257,7 @@ def test_media_over_lambdas_response_limit_is_a_413_not_a_platform_error(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a finished session whose video is larger than a Lambda answer may be (6 MB)
-    from faceid_fn import api
+    from faceid_fn.entrypoints.http import routes
 
     video = "A" * (6 * 1024 * 1024)
 
@@ -273,7 +273,7 @@ def test_media_over_lambdas_response_limit_is_a_413_not_a_platform_error(
             RequestId="rid-media",
         )
 
-    monkeypatch.setattr(api, "read_result", read_result)
+    monkeypatch.setattr(routes, "read_result", read_result)
 
     def get(query: str) -> Response:
         event = http_event(method="GET", path="/verifications/TOKEN-123456")
@@ -373,7 +373,7 @@ def test_a_body_nested_deeper_than_32_levels_is_a_400(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_body_over_64_kib_is_a_413(invoke: Invoke, emulator: Emulator, kind: str) -> None:
-    from faceid_fn.api import MAX_REQUEST_BODY_BYTES
+    from faceid_fn.entrypoints.http.body import MAX_REQUEST_BODY_BYTES
 
     body = json.dumps(start_body())
     # GIVEN a body one byte over the limit (its spaces are valid JSON: only its size is wrong)

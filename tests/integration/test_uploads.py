@@ -157,7 +157,7 @@ def test_throttling_past_the_budget_raises_for_a_lambda_retry(
     put("a.png", photo)
     emulator.fault(code="RequestLimitExceeded", count=1000, action="CreateUploadUrl")
     # WHEN the record is delivered THEN the invocation fails (so Lambda retries) with the summary
-    from faceid_fn.uploads import UploadsIncomplete
+    from faceid_fn.entrypoints.uploads import UploadsIncomplete
 
     with pytest.raises(UploadsIncomplete) as raised:
         deliver({"Records": [s3_record(UPLOAD_BUCKET, "a.png", photo)]})
@@ -179,7 +179,7 @@ def two_uploads() -> dict[str, Any]:
 
 def incomplete(deliver: Callable[..., dict[str, Any]], event: dict[str, Any]) -> dict[str, Any]:
     """Deliver an event that must fail for Lambda's retry; the summary it carries."""
-    from faceid_fn.uploads import UploadsIncomplete
+    from faceid_fn.entrypoints.uploads import UploadsIncomplete
 
     with pytest.raises(UploadsIncomplete) as raised:
         deliver(event)
@@ -206,16 +206,16 @@ def test_a_malformed_upload_slot_fails_its_record_only(
 def test_an_unforeseen_error_in_one_record_keeps_the_others(
     deliver: Callable[..., dict[str, Any]], emulator: Emulator, monkeypatch: pytest.MonkeyPatch, logs: LogLines
 ) -> None:
-    import faceid_fn.uploads
+    import faceid_fn.entrypoints.uploads
 
-    real = faceid_fn.uploads.open_session
+    real = faceid_fn.entrypoints.uploads.open_session
 
     def open_session(**kwargs: Any) -> Any:
         if kwargs["image_md5"] == md5(png(seed=1)):
             raise RuntimeError("a bug")
         return real(**kwargs)
 
-    monkeypatch.setattr(faceid_fn.uploads, "open_session", open_session)
+    monkeypatch.setattr(faceid_fn.entrypoints.uploads, "open_session", open_session)
     summary = incomplete(deliver, two_uploads())
     assert summary["Failures"][0]["Source"]["Key"] == "a.png"
     assert summary["Failures"][0]["Error"] == {"Code": "InternalError", "Message": "The upload could not be handled"}
@@ -240,7 +240,7 @@ def test_records_left_without_time_are_deferred_to_lambdas_retry(
     import handler
 
     event = two_uploads()
-    from faceid_fn.uploads import UploadsIncomplete
+    from faceid_fn.entrypoints.uploads import UploadsIncomplete
 
     # WHEN they are delivered THEN the second is deferred (retryable) instead of racing the Lambda timeout
     with pytest.raises(UploadsIncomplete) as raised:
@@ -307,7 +307,7 @@ def test_two_concurrent_deliveries_start_one_session(
     for t in threads:
         t.join(timeout=30)
     # THEN one delivery started the session, the other was told to retry (in progress)
-    from faceid_fn.uploads import UploadsIncomplete
+    from faceid_fn.entrypoints.uploads import UploadsIncomplete
 
     sessions = [r for r in results if isinstance(r, dict)]
     retries = [r for r in results if isinstance(r, UploadsIncomplete)]

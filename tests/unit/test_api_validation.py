@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from faceid_fn.api import http_kind, json_depth, validation_error
+from faceid_fn.entrypoints.http.body import json_depth
+from faceid_fn.entrypoints.http.errors import validation_error
+from faceid_fn.entrypoints.http.events import http_kind
 from tests.conftest import load_event
 
 

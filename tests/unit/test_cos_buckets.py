@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from faceid_fn.config import ConfigError, Settings, load_settings
-from faceid_fn.errors import InvalidInput
-from faceid_fn.models import StartVerification
-from faceid_fn.service import compare_image_url, start_verification
+from faceid_fn.domain.errors import InvalidInput
+from faceid_fn.domain.models import StartVerification
+from faceid_fn.domain.verification import compare_image_url, start_verification
 from tests.conftest import COS_URL, VALID_MD5
 
 OTHER = "https://someone-1300000000.cos.ap-singapore.myqcloud.com/alice/reference.jpg"

@@ -1,4 +1,4 @@
-"""Reading a COS object (faceid_fn.storage.Cos.read): one SigV4-signed GET over `requests`, no boto3.
+"""Reading a COS object (faceid_fn.adapters.tencent.cos.Cos.read): one SigV4-signed GET over `requests`, no boto3.
 
 Against a scripted HTTP server on 127.0.0.1: what is sent (and that botocore, given what arrived, computes
 the same signature), the answers that are retried, refused or permanent, and what errors say.
@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from faceid_fn import storage
+from faceid_fn.adapters.aws.s3 import StorageError
+from faceid_fn.adapters.tencent import cos
+from faceid_fn.adapters.tencent.cos import Cos, read_photo_at
 from faceid_fn.config import Settings
-from faceid_fn.errors import InvalidInput, UpstreamError
-from faceid_fn.storage import Cos, StorageError, read_photo_at
+from faceid_fn.domain.errors import InvalidInput, UpstreamError
 
 SECRET_ID = "AKIDcosReaderTest0000"
 SECRET_KEY = "cosReaderSecretKeyNeverShown"
@@ -50,7 +51,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[type[Scripted], st
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    monkeypatch.setattr(storage, "random", type("NoJitter", (), {"uniform": staticmethod(lambda a, b: 0.0)}))
+    monkeypatch.setattr(cos, "random", type("NoJitter", (), {"uniform": staticmethod(lambda a, b: 0.0)}))
     try:
         yield handler, f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from faceid_fn.adapters.tencent.credentials import EXTENSION_PORT_ENV, EXTENSION_TTL_ENV
 from faceid_fn.config import Settings
-from faceid_fn.credentials import EXTENSION_PORT_ENV, EXTENSION_TTL_ENV
 from tests.conftest import ROOT
 
 README = ROOT / "README.md"

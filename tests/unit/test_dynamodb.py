@@ -1,4 +1,4 @@
-"""The ledger's thin DynamoDB client (faceid_fn/dynamodb.py): against moto in-process (answers as boto3's),
+"""The ledger's thin DynamoDB client (faceid_fn/adapters/aws/dynamodb.py): against moto in-process (answers as boto3's),
 and against a scripted HTTP server on 127.0.0.1 (signing, endpoint, error mapping, retries)."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
-from faceid_fn import dynamodb
-from faceid_fn.dynamodb import DynamoDB, endpoint_url
-from faceid_fn.ledger import Ledger
+from faceid_fn.adapters.aws import dynamodb
+from faceid_fn.adapters.aws.dynamodb import DynamoDB, endpoint_url
+from faceid_fn.adapters.aws.ledger import Ledger
 from tests.aws import AWS_REGION, SESSIONS_TABLE
 
 KEY = {"BizToken": {"S": "token-1"}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from faceid_fn.errors import UpstreamError, upstream_status
+from faceid_fn.domain.errors import UpstreamError, upstream_status
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from faceid_fn.errors import UpstreamError
-from faceid_fn.faceid import THROTTLE_BACKOFF_BASE_S, THROTTLE_BACKOFF_CAP_S, FaceId
+from faceid_fn.adapters.tencent.faceid_client import THROTTLE_BACKOFF_BASE_S, THROTTLE_BACKOFF_CAP_S, FaceId
+from faceid_fn.domain.errors import UpstreamError
 
 
 class ScriptedClient:

@@ -7,8 +7,8 @@ from typing import Any
 import boto3
 import pytest
 
-from faceid_fn.errors import StoreUnavailable, TooManySessions
-from faceid_fn.limits import OwnerStarts, owner_key
+from faceid_fn.adapters.aws.owner_starts import OwnerStarts, owner_key
+from faceid_fn.domain.errors import StoreUnavailable, TooManySessions
 from tests.aws import AWS_REGION, SESSIONS_TABLE
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from faceid_fn.models import StartVerification
+from faceid_fn.domain.models import StartVerification
 from tests.conftest import COS_URL, VALID_MD5
 
 

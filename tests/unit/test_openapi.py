@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from faceid_fn.openapi import document
+from faceid_fn.entrypoints.http.openapi import document
 from tests.conftest import ROOT
 
 

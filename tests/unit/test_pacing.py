@@ -9,10 +9,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from faceid_fn.dynamodb import DynamoDB
-from faceid_fn.errors import UpstreamError
-from faceid_fn.faceid import FaceId
-from faceid_fn.pacing import PACING_HOLD_S, Pacer, Saturated
+from faceid_fn.adapters.aws.dynamodb import DynamoDB
+from faceid_fn.adapters.aws.pacing import PACING_HOLD_S, Pacer, Saturated
+from faceid_fn.adapters.tencent.faceid_client import FaceId
+from faceid_fn.domain.errors import UpstreamError
 from tests.aws import AWS_REGION, PACING_TABLE, create_table
 from tests.unit.test_faceid_retry import OK, FakeClock, ScriptedClient, throttled
 
@@ -31,7 +31,7 @@ class Wall:
 
 @pytest.fixture(params=["thin", "boto3"])
 def dynamodb(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The pacer's own client (faceid_fn.dynamodb, what it builds) and boto3's: the same bookings."""
+    """The pacer's own client (faceid_fn.adapters.aws.dynamodb, what it builds) and boto3's: the same bookings."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

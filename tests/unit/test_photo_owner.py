@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from faceid_fn.config import Settings
-from faceid_fn.errors import PhotoNotOwned
-from faceid_fn.models import StartVerification
-from faceid_fn.service import start_verification
+from faceid_fn.domain.errors import PhotoNotOwned
+from faceid_fn.domain.models import StartVerification
+from faceid_fn.domain.verification import start_verification
 from tests.conftest import VALID_MD5
 
 BUCKET = "https://photos-1250000000.cos.ap-singapore.myqcloud.com"
@@ -126,7 +126,7 @@ def test_an_owner_that_is_not_one_folder_has_no_photos(owner: str | None) -> Non
 def test_a_key_in_the_callers_own_folder_is_read(path: str, key: str) -> None:
     with pytest.raises(Reached) as reached:
         start(BUCKET + path, "user-a")
-    from faceid_fn.storage import cos_location
+    from faceid_fn.domain.photos import cos_location
 
     assert cos_location(str(reached.value)) == ("photos-1250000000", key)
 

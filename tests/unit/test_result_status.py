@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from faceid_fn.config import Settings
-from faceid_fn.errors import ResultGone, UpstreamError
-from faceid_fn.service import read_result, result_status
+from faceid_fn.domain.errors import ResultGone, UpstreamError
+from faceid_fn.domain.verification import read_result, result_status
 
 DOCUMENTED_TABLE: dict[str, list[int | None]] = {
     "pending": [None, 17],

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from faceid_fn.config import Settings
-from faceid_fn.errors import InvalidInput, UpstreamError
-from faceid_fn.models import StartVerification
-from faceid_fn.service import compare_image_url, redirect_url, start_verification
+from faceid_fn.domain.errors import InvalidInput, UpstreamError
+from faceid_fn.domain.models import StartVerification
+from faceid_fn.domain.verification import compare_image_url, redirect_url, start_verification
 from tests.aws import md5
 from tests.conftest import COS_URL, VALID_MD5
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from faceid_fn import ledger
-from faceid_fn.completion import DETAIL_TYPE, EVENT_SOURCE
-from faceid_fn.openapi import document
+from faceid_fn.adapters.aws import ledger
+from faceid_fn.domain.completion_events import DETAIL_TYPE, EVENT_SOURCE
+from faceid_fn.entrypoints.http.openapi import document
 from local.seed import declared_resources
 from tests.conftest import ROOT
 
@@ -50,7 +50,7 @@ def test_the_sweep_queries_a_sparse_index_of_unannounced_sessions() -> None:
     assert "dynamodb:Query" in [a for s in sweep for a in s["Action"]]
     actions = [a for s in statements for a in s["Action"]]
     assert not any("Scan" in a for a in actions)
-    assert "scan(" not in (ROOT / "faceid_fn" / "ledger.py").read_text()
+    assert "scan(" not in (ROOT / "faceid_fn" / "adapters" / "aws" / "ledger.py").read_text()
 
 
 def test_the_functions_get_the_table_the_bus_the_schedule_and_an_on_failure_queue() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from faceid_fn.models import ObjectSource
-from faceid_fn.uploads import upload_owner
+from faceid_fn.domain.models import ObjectSource
+from faceid_fn.entrypoints.upload_events import upload_owner
 from tests.aws import UPLOAD_BUCKET, cos_record
 
 

@@ -6,10 +6,10 @@ import base64
 
 import pytest
 
-from faceid_fn.dispatch import is_upload_event
-from faceid_fn.errors import InvalidInput
-from faceid_fn.storage import checked_photo, image_kind
-from faceid_fn.uploads import check_region, source_of
+from faceid_fn.domain.errors import InvalidInput
+from faceid_fn.domain.photos import checked_photo, image_kind
+from faceid_fn.entrypoints.dispatch import is_upload_event
+from faceid_fn.entrypoints.upload_events import check_region, source_of
 from local.sample_photo import png
 from tests.aws import cos_record, md5, s3_record
 

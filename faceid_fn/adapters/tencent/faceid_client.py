@@ -1,19 +1,11 @@
-"""The only module that talks to Tencent Cloud: FaceID API 3.0 through the official SDK.
-
-One `CommonClient("faceid", "2018-03-01", ...)` per container (its `requests.Session` keeps the
-connection warm). Every call has a total time budget (`FACEID_TIMEOUT_S`, retries included), retries
-what is safe to retry with capped exponential back-off and full jitter, and turns every way the SDK
-can fail (see DESIGN.md, "Facts about the upstream") into an `UpstreamError` with FaceID's code,
-FaceID's message (redacted) or one of ours, and FaceID's RequestId. In a burst past FaceID's rate
-limit, attempts wait for send slots booked across instances (`pacing.py`) instead of backing off.
-"""
+"""The FaceID API 3.0 client (the official SDK): every call within a time budget, retried
+where safe, paced in a burst."""
 
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,19 +16,27 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
+from faceid_fn.adapters.aws.pacing import Pacer, Saturated
+from faceid_fn.adapters.tencent.credentials import CREDENTIALS_UNAVAILABLE, SecretsManagerCredential
+from faceid_fn.adapters.tencent.faceid_answers import (
+    MESSAGES,
+    RATE_LIMITED,
+    UPLOAD_FAILED,
+    Attempt,
+    attempt_from_body,
+    unavailable,
+    upstream_attempt,
+)
 from faceid_fn.config import Settings
-from faceid_fn.credentials import CREDENTIALS_UNAVAILABLE, SecretsManagerCredential
-from faceid_fn.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, UpstreamError
+from faceid_fn.domain.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, UpstreamError
 from faceid_fn.observability import logger, metrics, tracer
-from faceid_fn.pacing import Pacer, Saturated
 
 SERVICE = "faceid"
 API_VERSION = "2018-03-01"
 APPLY_WEB_VERIFICATION_TOKEN = "ApplyWebVerificationToken"
 CREATE_UPLOAD_URL = "CreateUploadUrl"
 APPLY_WEB_VERIFICATION_BIZ_TOKEN_INTL = "ApplyWebVerificationBizTokenIntl"
-UPLOAD_FAILED = "UploadFailed"
-RATE_LIMITED = "RequestLimitExceeded"
+
 
 CONNECT_TIMEOUT_S = 2.0
 BACKOFF_BASE_S = 0.2
@@ -45,25 +45,6 @@ BACKOFF_CAP_S = 2.0
 # throttling backs off from a longer base (fewer wasted attempts in a burst; bench/burst.py).
 THROTTLE_BACKOFF_BASE_S = 0.5
 THROTTLE_BACKOFF_CAP_S = 4.0
-
-_MESSAGES = {
-    UPSTREAM_TIMEOUT: "FaceID did not answer within the time budget",
-    UPSTREAM_UNAVAILABLE: "FaceID could not be reached or gave an unreadable answer",
-    UPLOAD_FAILED: "The photo could not be uploaded to FaceID's storage",
-    RATE_LIMITED: "FaceID's request rate is fully booked for longer than this request may wait",
-}
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What one HTTP exchange with FaceID came to."""
-
-    response: dict[str, Any] | None = None
-    code: str | None = None
-    message: str = ""
-    request_id: str | None = None
-    retryable: bool = False
-    retry_after_s: int | None = None
 
 
 class FaceId:
@@ -187,7 +168,7 @@ class FaceId:
         answer = self.call(CREATE_UPLOAD_URL, params, trace_id=trace_id, idempotent=True)
         if not all(isinstance(answer.get(field), str) and answer[field] for field in ("UploadUrl", "ResourceUrl")):
             logger.warning("FaceID upload slot without UploadUrl/ResourceUrl", extra={"fields": sorted(answer)})
-            raise UpstreamError(UPSTREAM_UNAVAILABLE, _MESSAGES[UPSTREAM_UNAVAILABLE], answer.get("RequestId"))
+            raise UpstreamError(UPSTREAM_UNAVAILABLE, MESSAGES[UPSTREAM_UNAVAILABLE], answer.get("RequestId"))
         return answer
 
     @tracer.capture_method(capture_response=False)
@@ -207,7 +188,7 @@ class FaceId:
         }
         if not 200 <= status < 300:
             logger.warning("upload to FaceID storage failed", extra=fields)
-            raise UpstreamError(UPLOAD_FAILED, _MESSAGES[UPLOAD_FAILED])
+            raise UpstreamError(UPLOAD_FAILED, MESSAGES[UPLOAD_FAILED])
         logger.info("uploaded to FaceID storage", extra=fields)
 
     @tracer.capture_method(capture_response=False)
@@ -226,7 +207,7 @@ class FaceId:
                 except Saturated as exc:
                     result = Attempt(
                         code=RATE_LIMITED,
-                        message=_MESSAGES[RATE_LIMITED],
+                        message=MESSAGES[RATE_LIMITED],
                         request_id=last_request_id,
                         retry_after_s=exc.retry_after_s,
                     )
@@ -296,7 +277,7 @@ class FaceId:
     ) -> Attempt:
         remaining = deadline - self._clock()
         if remaining <= 0:
-            return Attempt(code=UPSTREAM_TIMEOUT, message=_MESSAGES[UPSTREAM_TIMEOUT])
+            return Attempt(code=UPSTREAM_TIMEOUT, message=MESSAGES[UPSTREAM_TIMEOUT])
         # The SDK applies one timeout to connect and to each read; give this attempt what is left.
         self._client.request.conn.timeout = (min(CONNECT_TIMEOUT_S, remaining), remaining)
         try:
@@ -305,8 +286,8 @@ class FaceId:
             return self._from_sdk_exception(exc, idempotent)
         except (KeyError, ValueError, TypeError):
             # 200 with a body that is not the API 3.0 envelope (no Response/RequestId, not JSON).
-            return Attempt(code=UPSTREAM_UNAVAILABLE, message=_MESSAGES[UPSTREAM_UNAVAILABLE])
-        return _from_body(data, idempotent)
+            return Attempt(code=UPSTREAM_UNAVAILABLE, message=MESSAGES[UPSTREAM_UNAVAILABLE])
+        return attempt_from_body(data, idempotent)
 
     @staticmethod
     def _from_sdk_exception(exc: TencentCloudSDKException, idempotent: bool) -> Attempt:
@@ -314,37 +295,14 @@ class FaceId:
         if code == "ClientNetworkError":
             cause = exc.__context__
             if isinstance(cause, requests.exceptions.ConnectTimeout):
-                return _unavailable(retryable=True)
+                return unavailable(retryable=True)
             if isinstance(cause, requests.exceptions.Timeout):
-                return Attempt(code=UPSTREAM_TIMEOUT, message=_MESSAGES[UPSTREAM_TIMEOUT])
-            return _unavailable(retryable=True)
+                return Attempt(code=UPSTREAM_TIMEOUT, message=MESSAGES[UPSTREAM_TIMEOUT])
+            return unavailable(retryable=True)
         if code == "ServerNetworkError":  # HTTP status other than 200; the body is not ours to show
-            return _unavailable(retryable=idempotent)
+            return unavailable(retryable=idempotent)
         if code == CREDENTIALS_UNAVAILABLE:
             return Attempt(code=code, message=str(exc.message))
         if exc.requestId is None:  # raised by the SDK itself (parameters, credentials), not by FaceID
-            return _unavailable(retryable=False)
-        return _upstream(code, str(exc.message or ""), str(exc.requestId), idempotent)
-
-
-def _unavailable(*, retryable: bool) -> Attempt:
-    return Attempt(code=UPSTREAM_UNAVAILABLE, message=_MESSAGES[UPSTREAM_UNAVAILABLE], retryable=retryable)
-
-
-def _upstream(code: str, message: str, request_id: str | None, idempotent: bool) -> Attempt:
-    retryable = code.startswith("RequestLimitExceeded") or (idempotent and code.startswith("InternalError"))
-    return Attempt(code=code, message=message, request_id=request_id, retryable=retryable)
-
-
-def _from_body(data: Any, idempotent: bool) -> Attempt:
-    response = data.get("Response") if isinstance(data, dict) else None
-    if not isinstance(response, dict) or not isinstance(response.get("RequestId"), str):
-        return _unavailable(retryable=False)
-    request_id = response["RequestId"]
-    error = response.get("Error")
-    if error is not None:
-        # The SDK passes errors through as results when Content-Type carries a charset.
-        if not isinstance(error, dict) or not isinstance(error.get("Code"), str):
-            return Attempt(code=UPSTREAM_UNAVAILABLE, message=_MESSAGES[UPSTREAM_UNAVAILABLE], request_id=request_id)
-        return _upstream(error["Code"], str(error.get("Message", "")), request_id, idempotent)
-    return Attempt(response=response, request_id=request_id)
+            return unavailable(retryable=False)
+        return upstream_attempt(code, str(exc.message or ""), str(exc.requestId), idempotent)

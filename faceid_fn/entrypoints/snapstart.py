@@ -14,7 +14,7 @@ left in memory is shared by all instances and may be old when they resume:
   signing secret too.
 
 Before the snapshot, the hook also loads boto3 and the AWS service models that the first requests would
-load (`container.prime`), and builds the session ledger's thin DynamoDB client (faceid_fn/dynamodb.py),
+load (`container.prime`), and builds the session ledger's thin DynamoDB client (faceid_fn/adapters/aws/dynamodb.py),
 which records every start.
 
 The hooks are registered with AWS's `snapshot_restore_py` (in Lambda's Python runtimes; the runtime
@@ -32,7 +32,7 @@ from faceid_fn.observability import logger
 
 
 def before_snapshot() -> None:
-    container.prime()  # boto3 and the AWS service models the first requests need: into the snapshot
+    container.load_for_snapshot()  # boto3 and the AWS service models the first requests need: into the snapshot
     container.drop_connections()
     # What init built lives as long as the instance: collect once and move it out of the collector's view,
     # so that a full collection (about 20 ms over init's objects, measured) does not fall on the first

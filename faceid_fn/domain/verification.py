@@ -1,50 +1,28 @@
-"""The use case: check a start request against our policy, call FaceID, shape the session."""
+"""The verification use case: check a start request against the policy, call FaceID, shape the
+session; read and map a result."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from pydantic import ValidationError
 
-from faceid_fn.config import Settings, is_loopback
-from faceid_fn.errors import InvalidInput, PhotoNotOwned, ResultGone, UpstreamError
-from faceid_fn.flows import APPLY_LEGACY, FLOWS, INTL_MAX_BASE64_CHARS, FlowName
-from faceid_fn.models import OCR_MEDIA_FIELDS, Session, StartVerification, StatusName, VerificationResult
+from faceid_fn.domain.errors import InvalidInput, ResultGone, UpstreamError
+from faceid_fn.domain.flows import APPLY_LEGACY, FLOWS, INTL_MAX_BASE64_CHARS, FlowName
+from faceid_fn.domain.loopback import is_loopback
+from faceid_fn.domain.models import OCR_MEDIA_FIELDS, Session, StartVerification, StatusName, VerificationResult
+from faceid_fn.domain.ownership import check_photo_owner
 from faceid_fn.observability import logger, metrics
 from faceid_fn.redaction import redact_url
-from faceid_fn.storage import cos_location
 
-
-class FaceIdGateway(Protocol):
-    def apply_web_verification_token(
-        self, *, redirect_url: str, compare_image_url: str, compare_image_md5: str, trace_id: str
-    ) -> dict[str, object]: ...
-
-    def apply_web_verification_biz_token_intl(
-        self,
-        *,
-        redirect_url: str,
-        compare_image_base64: str,
-        extra: str | None,
-        config: dict[str, object],
-        trace_id: str,
-    ) -> dict[str, object]: ...
-
-
-# Reads the photo behind a checked COS URL (intl flow): bytes, or StorageError / InvalidInput.
-PhotoReader = Callable[[str], bytes]
-
-
-class StartLimit(Protocol):
-    """Counts a new session against its owner (None: no owner), or refuses it (limits.py)."""
-
-    def admit(self, owner: str | None) -> None: ...
+if TYPE_CHECKING:
+    from faceid_fn.config import Settings
+    from faceid_fn.domain.ports import FaceIdGateway, PhotoReader, ResultGateway, StartLimit
 
 
 def _cos_host(region: str) -> re.Pattern[str]:
@@ -94,31 +72,6 @@ def compare_image_url(value: str, region: str, buckets: frozenset[str] = frozens
     if parts.path in ("", "/"):
         raise _invalid(field, f"{field} must name an object, not a bucket")
     return parts._replace(scheme="https", netloc=host, fragment="").geturl()
-
-
-def folder_owner(key: str, prefix: str) -> str | None:
-    """Whose folder an object key lies in: the segment after `prefix` (UPLOAD_PREFIX) when a name follows
-    it (`reference/user-42/photo.jpg` -> `user-42`); None outside the prefix, or without such a segment."""
-    if not key.startswith(prefix):
-        return None
-    owner, slash, rest = key[len(prefix) :].partition("/")
-    return owner if slash and rest and owner not in ("", ".", "..") else None
-
-
-# Once decoded, a key with one of these, or with an empty, "." or ".." segment, could name another object
-# to whatever reads it (a client that removes dot segments, a server that decodes twice or takes a backslash
-# for a slash).
-_UNSAFE_IN_KEYS = re.compile(r"[\x00-\x1f\x7f%\\]")
-
-
-def check_photo_owner(image_url: str, owner: str | None, prefix: str) -> None:
-    """PhotoNotOwned unless the object behind a checked COS URL, its key decoded exactly as it is read
-    (storage.cos_location), lies in `owner`'s own folder. Nothing is read: the answer is the same whether
-    the object exists or not."""
-    _, key = cos_location(image_url)
-    safe = not _UNSAFE_IN_KEYS.search(key) and all(part not in ("", ".", "..") for part in key.split("/"))
-    if not (owner and safe and folder_owner(key, prefix) == owner):
-        raise PhotoNotOwned(prefix)
 
 
 def redirect_url(value: str | None, settings: Settings) -> str:
@@ -254,10 +207,6 @@ def _session(answer: dict[str, object], flow: FlowName, started_at: datetime, *,
         RequestId=request_id,
         ExpiresAt=started_at.replace(microsecond=0) + FLOWS[flow].token_ttl,
     )
-
-
-class ResultGateway(Protocol):
-    def get_result(self, *, result_action: str, biz_token: str, trace_id: str) -> dict[str, object]: ...
 
 
 # FaceID's result ErrorCode -> our Status (docs/http.md, "Result codes"). Codes not listed are verdicts on the

@@ -27,7 +27,8 @@ What it does, as boto3's low-level client would for the ledger's calls:
   `client.exceptions.<Code>` gives (`except client.exceptions.ConditionalCheckFailedException`).
   Connection failures and timeouts raise botocore's `EndpointConnectionError`, `ConnectTimeoutError`,
   `ReadTimeoutError` (all `BotoCoreError`).
-- Bounded: the connect and read timeouts of `faceid_fn.aws` (2 s, 5 s). Retries as boto3's standard mode
+- Bounded: the connect and read timeouts of `faceid_fn.adapters.aws.client_config` (2 s, 5 s). Retries as boto3's
+  standard mode
   for throttling and server errors (`ProvisionedThroughputExceededException`, `ThrottlingException`,
   `RequestLimitExceeded`, `InternalServerError`, any 5xx) and for failed connections: at most
   MAX_ATTEMPTS attempts, with full-jitter exponential back-off (random 0..50 ms, then 0..100 ms). A read
@@ -51,7 +52,7 @@ from requests_aws4auth import AWS4Auth  # type: ignore[import-untyped]
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
 
-from faceid_fn.aws import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
+from faceid_fn.adapters.aws.client_config import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"

@@ -10,13 +10,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from faceid_fn.config import PageOptions
+from faceid_fn.domain.page_config import PageOptions
 
 MD5_PATTERN = r"^[0-9a-fA-F]{32}$"
 
 # Models of the result read and of upload events are built (validators, serializers) on first use rather
 # than at import: the cold start of POST /verifications does not pay for them (about 25 ms; bench/README.md).
-DEFERRED = ConfigDict(defer_build=True)
+BUILT_ON_FIRST_USE = ConfigDict(defer_build=True)
 
 
 class StartVerification(BaseModel):
@@ -161,7 +161,7 @@ class OcrResult(BaseModel):
 class VerificationResult(BaseModel):
     """Answer of `GET /verifications/{BizToken}`."""
 
-    model_config = DEFERRED
+    model_config = BUILT_ON_FIRST_USE
 
     BizToken: str
     Status: StatusName = Field(description="Ours, from FaceID's ErrorCode (docs/http.md: result codes)")
@@ -182,7 +182,7 @@ class VerificationResult(BaseModel):
 
 
 class ErrorDetail(BaseModel):
-    model_config = DEFERRED  # built on the first error answer, not at cold start
+    model_config = BUILT_ON_FIRST_USE  # built on the first error answer, not at cold start
 
     Code: str
     Message: str
@@ -191,7 +191,7 @@ class ErrorDetail(BaseModel):
 class ErrorBody(BaseModel):
     """The one error envelope of every route."""
 
-    model_config = DEFERRED
+    model_config = BUILT_ON_FIRST_USE
 
     Error: ErrorDetail
     RequestId: str
@@ -200,7 +200,7 @@ class ErrorBody(BaseModel):
 class ObjectSource(BaseModel):
     """The uploaded object a session is for; `Version` tells two uploads of one key apart."""
 
-    model_config = DEFERRED
+    model_config = BUILT_ON_FIRST_USE
 
     Storage: Literal["s3", "cos"]
     Bucket: str
@@ -217,13 +217,13 @@ class ObjectSource(BaseModel):
 
 
 class UploadSession(Session):
-    model_config = DEFERRED
+    model_config = BUILT_ON_FIRST_USE
 
     Source: ObjectSource
 
 
 class UploadFailure(BaseModel):
-    model_config = DEFERRED
+    model_config = BUILT_ON_FIRST_USE
 
     Source: ObjectSource | None
     Error: ErrorDetail
@@ -235,7 +235,7 @@ class UploadFailure(BaseModel):
 class UploadSummary(BaseModel):
     """What an upload-event invocation returns (for Lambda's on-success/on-failure destinations)."""
 
-    model_config = DEFERRED
+    model_config = BUILT_ON_FIRST_USE
 
     Sessions: list[UploadSession] = []
     Failures: list[UploadFailure] = []

@@ -202,7 +202,7 @@ class SecretsManagerCredential:
         if self._provider is None:
             from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-            from faceid_fn.aws import bounded_config
+            from faceid_fn.adapters.aws.client_config import bounded_config
 
             self._provider = SecretsProvider(boto_config=bounded_config())
         try:

@@ -1,33 +1,15 @@
-"""The session ledger: one DynamoDB item per verification session (SESSIONS_TABLE, `SessionsTable`).
-
-An item holds what the function needs to guard reads and to announce the outcome once, and nothing of
-the person: BizToken (key), Owner, Source (HTTP or the uploaded object), Flow, Region, CreatedAt,
-TokenExpiresAt, Status, ErrorCode, CompletedAt, and once final what the completion event repeats if it has
-to be sent again (FaceID's ErrorMsg, the caller's Extra, FaceID's RequestId). Never photos, media or OCR fields.
-
-- `RemoveAt` is the TTL attribute: Tencent keeps a result 3 days; the item goes a day after that.
-- While a session is not yet announced it carries `SweepShard` (one constant partition) and `SweepAt`
-  (when the sweep should look at it next, epoch seconds): the sparse index `Pending` holds exactly these
-  items, ordered by `SweepAt`, so the sweep queries the due ones and never scans. Each look moves
-  `SweepAt` on, so a backlog is read round-robin rather than the same first page every minute.
-- `claim` is the one conditional write that decides who announces a final status (Status `pending` ->
-  final); `announced` takes the item out of the index once the event is out. An item claimed but not
-  announced (the event could not be sent) stays in the index and the sweep sends it again later.
-- The same table holds the per-owner counts of new sessions (faceid_fn/limits.py): items `starts#...`,
-  with no Status and never in the index.
-"""
+"""The session ledger: one DynamoDB item per verification session (SESSIONS_TABLE)."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from faceid_fn.errors import StoreUnavailable
+from faceid_fn.domain.errors import StoreUnavailable
+from faceid_fn.domain.sessions import PENDING, SessionRecord, iso
 from faceid_fn.observability import logger
 
-PENDING = "pending"
 INDEX = "Pending"
 SHARD = "pending"
 # Tencent keeps a result readable for 3 days (259,200 s); the item is kept a day longer.
@@ -39,46 +21,6 @@ FIRST_LOOK_S = 60
 ANNOUNCE_RETRY_S = 60
 
 
-@dataclass(frozen=True)
-class SessionRecord:
-    """One ledger item, as read back."""
-
-    BizToken: str
-    Owner: str | None
-    Source: dict[str, str]
-    Flow: str
-    Region: str
-    CreatedAt: str
-    TokenExpiresAt: int
-    Status: str
-    ErrorCode: int | None = None
-    CompletedAt: str | None = None
-    ErrorMsg: str | None = None
-    Extra: str | None = None
-    ResultRequestId: str | None = None  # FaceID's RequestId of the read that found the final status
-    SweepAt: int | None = None  # set while the session is in the sweep's index (not yet announced)
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> SessionRecord:
-        code = item.get("ErrorCode", {}).get("N")
-        return cls(
-            BizToken=item["BizToken"]["S"],
-            Owner=item.get("Owner", {}).get("S"),
-            Source={k: v.get("S", "") for k, v in item.get("Source", {}).get("M", {}).items()},
-            Flow=item.get("Flow", {}).get("S", ""),
-            Region=item.get("Region", {}).get("S", ""),
-            CreatedAt=item.get("CreatedAt", {}).get("S", ""),
-            TokenExpiresAt=int(item.get("TokenExpiresAt", {}).get("N", "0")),
-            Status=item.get("Status", {}).get("S", PENDING),
-            ErrorCode=int(code) if code is not None else None,
-            CompletedAt=item.get("CompletedAt", {}).get("S"),
-            ErrorMsg=item.get("ErrorMsg", {}).get("S"),
-            Extra=item.get("Extra", {}).get("S"),
-            ResultRequestId=item.get("ResultRequestId", {}).get("S"),
-            SweepAt=int(item["SweepAt"]["N"]) if "SweepAt" in item else None,
-        )
-
-
 def store_errors() -> tuple[type[Exception], ...]:
     """What a failed DynamoDB call raises (botocore's, from boto3 or the thin client). Used as an `except`
     expression, which Python evaluates only when an exception is raised: a write that succeeds does not
@@ -88,12 +30,8 @@ def store_errors() -> tuple[type[Exception], ...]:
     return (ClientError, BotoCoreError)
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 class Ledger:
-    """DynamoDB access for the session ledger (built on first use: faceid_fn.dynamodb's thin client, which
+    """DynamoDB access for the session ledger (built on first use: faceid_fn.adapters.aws.dynamodb's thin client, which
     answers and fails as boto3's low-level client does; tests may pass either)."""
 
     def __init__(self, table: str, client: Any = None) -> None:
@@ -104,7 +42,7 @@ class Ledger:
     def _dynamodb(self) -> Any:
         with self._lock:
             if self._client is None:
-                from faceid_fn.dynamodb import DynamoDB
+                from faceid_fn.adapters.aws.dynamodb import DynamoDB
 
                 self._client = DynamoDB()  # not boto3: about 100 ms less on each instance's first start
             return self._client

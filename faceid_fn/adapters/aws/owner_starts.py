@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from faceid_fn.errors import StoreUnavailable, TooManySessions
-from faceid_fn.ledger import store_errors
+from faceid_fn.adapters.aws.ledger import store_errors
+from faceid_fn.domain.errors import StoreUnavailable, TooManySessions
 from faceid_fn.observability import logger, metrics
 
 KEY_PREFIX = "starts#"

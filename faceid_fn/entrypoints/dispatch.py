@@ -11,17 +11,17 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from faceid_fn import api
+from faceid_fn.entrypoints.http import app, events
 from faceid_fn.observability import logger, metrics
 
 
 def dispatch(event: Any, context: LambdaContext) -> dict[str, Any]:
     """The API function: HTTP requests (API Gateway, Function URLs) and upload records (S3, COS)."""
-    kind = api.http_kind(event) if isinstance(event, dict) else None
+    kind = events.http_kind(event) if isinstance(event, dict) else None
     if kind is not None:
-        return api.handle(kind, event, context)
+        return app.handle(kind, event, context)
     if is_upload_event(event):
-        from faceid_fn import uploads  # S3/COS parsing, storage and idempotency: upload events only
+        from faceid_fn.entrypoints import uploads  # S3/COS parsing, storage and idempotency: upload events only
 
         return uploads.handle(event, context)
     return unsupported(event)
@@ -30,7 +30,7 @@ def dispatch(event: Any, context: LambdaContext) -> dict[str, Any]:
 def dispatch_sweep(event: Any, context: LambdaContext) -> dict[str, Any]:
     """The sweep function: EventBridge's `Scheduled Event`."""
     if _is_eventbridge(event, "aws.events", "Scheduled Event"):
-        from faceid_fn import sweep  # the scheduled sweep of sessions nobody has read yet
+        from faceid_fn.entrypoints import sweep  # the scheduled sweep of sessions nobody has read yet
 
         return sweep.handle(event, context)
     return unsupported(event)
@@ -39,7 +39,7 @@ def dispatch_sweep(event: Any, context: LambdaContext) -> dict[str, Any]:
 def dispatch_delivery(event: Any, context: LambdaContext) -> dict[str, Any]:
     """The delivery function: the completion rule's `Verification Completed` events."""
     if _is_eventbridge(event, "faceid-fn", "Verification Completed"):
-        from faceid_fn import webhooks  # the EventBridge rule's hand-off: one signed webhook
+        from faceid_fn.entrypoints import webhooks  # the EventBridge rule's hand-off: one signed webhook
 
         return webhooks.handle(event)
     return unsupported(event)

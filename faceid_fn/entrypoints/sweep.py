@@ -21,13 +21,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from faceid_fn import container
-from faceid_fn.completion import UNKNOWN_TOKEN_CODE, announce, is_final, settle, settle_result
-from faceid_fn.errors import ServiceError
-from faceid_fn.flows import FLOWS
-from faceid_fn.ledger import Ledger, SessionRecord
+from faceid_fn.adapters.aws.ledger import Ledger
+from faceid_fn.adapters.aws.pacing import Saturated
+from faceid_fn.domain.completion import UNKNOWN_TOKEN_CODE, is_final, offer_result, offer_status, publish_claimed
+from faceid_fn.domain.errors import ServiceError
+from faceid_fn.domain.flows import FLOWS
+from faceid_fn.domain.sessions import SessionRecord
+from faceid_fn.domain.verification import read_result
 from faceid_fn.observability import logger, metrics
-from faceid_fn.pacing import Saturated
-from faceid_fn.service import read_result
 
 # A session FaceID still calls pending this long after its token expired is settled as `expired`.
 EXPIRY_GRACE_S = 300
@@ -75,7 +76,7 @@ def handle(event: dict[str, Any], context: LambdaContext, *, sleep: Any = time.s
                 break
             last_read = time.monotonic()
         try:
-            outcome = _one(record, ledger, publisher, now, context.aws_request_id)
+            outcome = _check_session(record, ledger, publisher, now, context.aws_request_id)
         except Exception:  # one session's unforeseen failure must not stop the others
             logger.exception("sweep could not handle a session", extra={"biz_token": record.BizToken})
             outcome = "Errors"
@@ -90,11 +91,11 @@ def handle(event: dict[str, Any], context: LambdaContext, *, sleep: Any = time.s
     return {**counts, "Stopped": stopped}
 
 
-def _one(record: SessionRecord, ledger: Ledger, publisher: Any, now: datetime, trace_id: str) -> str:
+def _check_session(record: SessionRecord, ledger: Ledger, publisher: Any, now: datetime, trace_id: str) -> str:
     settings = container.settings()
     if is_final(record.Status):  # claimed by someone whose event did not go out: send it again, once
         if ledger.lease(record, now):
-            return "Resent" if announce(record, ledger=ledger, publisher=publisher) else "Errors"
+            return "Resent" if publish_claimed(record, ledger=ledger, publisher=publisher) else "Errors"
         return "Errors"
     try:
         result = read_result(record.BizToken, settings=settings, faceid=container.faceid(), trace_id=trace_id)
@@ -104,7 +105,7 @@ def _one(record: SessionRecord, ledger: Ledger, publisher: Any, now: datetime, t
         if exc.code in NO_LONGER_AVAILABLE or exc.code == UNKNOWN_TOKEN_CODE:
             # Nothing more can be learnt about the person: `error` (no verdict), never `expired`, which
             # says the person never finished (docs/http.md, "Result codes"); ErrorMsg says why.
-            settle(
+            offer_status(
                 biz_token=record.BizToken,
                 status="error",
                 error_code=None,
@@ -122,7 +123,7 @@ def _one(record: SessionRecord, ledger: Ledger, publisher: Any, now: datetime, t
     if not is_final(status) and now.timestamp() > record.TokenExpiresAt + EXPIRY_GRACE_S:
         status = "expired"  # FaceID still says pending long after the token ran out: the person never finished
     if is_final(status):
-        settle_result(result, ledger=ledger, publisher=publisher, status=status)
+        offer_result(result, ledger=ledger, publisher=publisher, status=status)
         return "Final"
     ledger.look_again(record.BizToken, now + LOOK_AGAIN)
     return "StillPending"

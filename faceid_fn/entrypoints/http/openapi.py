@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from faceid_fn import api
+from faceid_fn.entrypoints.http import app
 
 TITLE = "faceid-fn"
 VERSION = "1.0.0"
@@ -13,7 +13,7 @@ VERSION = "1.0.0"
 
 def document() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(
-        api.resolver("http").get_openapi_json_schema(
+        app.resolver("http").get_openapi_json_schema(
             title=TITLE,
             version=VERSION,
             summary="Start a Tencent Cloud FaceID web verification and read its outcome",
@@ -35,7 +35,7 @@ def document() -> dict[str, Any]:
 
 def _add_webhooks(schema: dict[str, Any]) -> None:
     """OpenAPI 3.1 `webhooks`: what faceid-fn POSTs to WEBHOOK_URL when a session is completed."""
-    from faceid_fn.completion import WebhookPayload
+    from faceid_fn.domain.completion_events import WebhookPayload
 
     payload = WebhookPayload.model_json_schema(ref_template="#/components/schemas/{model}")
     schema["components"]["schemas"].update(payload.pop("$defs", {}))

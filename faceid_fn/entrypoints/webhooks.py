@@ -37,7 +37,8 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from faceid_fn import container
-from faceid_fn.completion import WEBHOOK_TYPE, CompletionDetail, WebhookPayload, detail_of, is_final
+from faceid_fn.domain.completion import detail_of, is_final
+from faceid_fn.domain.completion_events import WEBHOOK_TYPE, CompletionDetail, WebhookPayload
 from faceid_fn.observability import logger, metrics
 from faceid_fn.redaction import redact_url
 

@@ -7,7 +7,7 @@ region and action: the item holds the next free slot time (GCRA, the "generic ce
 with no burst tolerance), each booking moves it on by 1/FACEID_PACING_RPS, and the request sleeps until
 its slot; the first slots after a throttle are a second later, when the second FaceID counted as full
 has passed. Outside bursts nothing is booked, so the quiet path costs no DynamoDB call. The calls go through
-the session ledger's thin DynamoDB client (faceid_fn/dynamodb.py), not boto3.
+the session ledger's thin DynamoDB client (faceid_fn/adapters/aws/dynamodb.py), not boto3.
 
 One conditional UpdateItem books a slot; a second one is needed only when the item is idle (its next
 free slot already passed) and the two race. A request whose slot would be further away than it may wait
@@ -163,7 +163,7 @@ class Pacer:
                 # The session ledger's thin client (same calls and errors as boto3's): an instance's first
                 # booking, in the middle of a burst, no longer imports boto3 and builds a client first
                 # (about 230 ms of CPU per instance; bench/README.md, Burst).
-                from faceid_fn.dynamodb import DynamoDB
+                from faceid_fn.adapters.aws.dynamodb import DynamoDB
 
                 self._client = DynamoDB()
             return self._client

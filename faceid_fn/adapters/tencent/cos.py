@@ -1,81 +1,26 @@
-"""Reading uploaded photos from object storage: AWS S3, and Tencent COS through its S3-compatible API.
-
-AWS S3 (upload events) goes through boto3 (in the Lambda runtime already), as do COS pre-signed URLs for
-private buckets (boto3's presigner: COS accepts AWS Signature V4). Reading a COS object, which every start
-of the default (intl) flow does, is one GET over the `requests` the Tencent SDK already uses, signed with
-AWS Signature V4 by `requests-aws4auth`: no boto3 import and no S3 client (its service model) on the
-first start of an instance (about 150 ms; bench/README.md). No signing is hand-written here.
-"""
+"""Tencent COS through its S3-compatible API: reading callers' photos, pre-signed URLs for FaceID."""
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Literal
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
 import requests
 from requests_aws4auth import AWS4Auth  # type: ignore[import-untyped]
 
-from faceid_fn.aws import CONNECT_TIMEOUT_S, MAX_ATTEMPTS, READ_TIMEOUT_S, bounded_config
+from faceid_fn.adapters.aws.client_config import CONNECT_TIMEOUT_S, MAX_ATTEMPTS, READ_TIMEOUT_S, bounded_config
+from faceid_fn.adapters.aws.s3 import StorageError, unreadable
 from faceid_fn.config import Settings
-from faceid_fn.errors import InvalidInput, UpstreamError
+from faceid_fn.domain.errors import InvalidInput, UpstreamError
+from faceid_fn.domain.photos import checked_photo, cos_location
 
-_MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
 # An S3-compatible error answer: <Error><Code>NoSuchKey</Code>... (read without an XML parser)
 _ERROR_CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
-# Answers that cannot change by asking again (S3's permanent errors; any redirect, 403 or 404).
-PERMANENT_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "AccessDenied"})
-
-
-class StorageError(Exception):
-    """The object could not be read. `retryable` is False when reading again cannot help."""
-
-    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.retryable = retryable
-
-
-def image_kind(data: bytes) -> str | None:
-    """'jpeg' or 'png' by magic bytes, else None."""
-    return next((kind for magic, kind in _MAGIC.items() if data.startswith(magic)), None)
-
-
-def checked_photo(data: bytes, max_bytes: int) -> str:
-    """The MD5 (hex) of an acceptable photo; InvalidInput for anything else."""
-    if len(data) > max_bytes:
-        raise InvalidInput("ObjectTooLarge", f"The object is larger than {max_bytes} bytes")
-    if image_kind(data) is None:
-        raise InvalidInput("UnsupportedImageType", "The object is not a JPEG or PNG image")
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
-
-
-def read_object(client: Any, bucket: str, key: str, version_id: str | None, max_bytes: int) -> bytes:
-    """The object's bytes through an S3 API client; refuses (without reading) one over `max_bytes`."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    args = {"Bucket": bucket, "Key": key}
-    if version_id:
-        args["VersionId"] = version_id
-    try:
-        answer = client.get_object(**args)
-        if int(answer.get("ContentLength") or 0) > max_bytes:
-            answer["Body"].close()
-            raise InvalidInput("ObjectTooLarge", f"The object is larger than {max_bytes} bytes")
-        data: bytes = answer["Body"].read(max_bytes + 1)
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        raise _unreadable(code, status) from None
-    except BotoCoreError:
-        raise StorageError("StorageUnavailable", "Object storage could not be reached", retryable=True) from None
-    return data
 
 
 def _body(answer: requests.Response, limit: int) -> bytes:
@@ -87,11 +32,6 @@ def _body(answer: requests.Response, limit: int) -> bytes:
         if len(data) >= limit:
             break
     return bytes(data[:limit])
-
-
-def _unreadable(code: str, status: int) -> StorageError:
-    permanent = code in PERMANENT_CODES or status in (403, 404) or 300 <= status < 400
-    return StorageError("ObjectUnreadable", f"The object could not be read ({code})", retryable=not permanent)
 
 
 # Tencent credentials as the SDK's credential objects give them: (SecretId, SecretKey, Token or None).
@@ -112,7 +52,8 @@ class Cos:
     def read(self, bucket: str, key: str, version_id: str | None, max_bytes: int) -> bytes:
         """The object's bytes: a GET signed with the current Tencent credentials (AWS Signature V4, service
         `s3`, the COS region), as boto3's `get_object` would send it, with the same bounds: the connect and
-        read timeouts and attempts of faceid_fn.aws, one more attempt after a failed connection, a timeout,
+        read timeouts and attempts of faceid_fn.adapters.aws.client_config, one more attempt after a failed
+        connection, a timeout,
         a 5xx or a 429 (after a random pause of up to 100 ms). Refuses, without reading it, an object over
         `max_bytes`. StorageError as `read_object`'s; nothing of the URL or the signature in its message."""
         if self.settings.cos_endpoint:  # a local S3-compatible stand-in (tests): path-style addressing
@@ -138,7 +79,7 @@ class Cos:
                             raise InvalidInput("ObjectTooLarge", f"The object is larger than {max_bytes} bytes")
                         return _body(answer, max_bytes + 1)
                     found = _ERROR_CODE.search(_body(answer, 4096))
-                    failure = _unreadable(
+                    failure = unreadable(
                         found.group(1).decode() if found else str(answer.status_code), answer.status_code
                     )
                     if attempt >= MAX_ATTEMPTS or not (answer.status_code >= 500 or answer.status_code == 429):
@@ -200,12 +141,6 @@ class Cos:
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=self.settings.cos_presign_ttl_s
         )
         return url
-
-
-def cos_location(url: str) -> tuple[str, str]:
-    """(bucket, key) of a checked COS object URL (https://<bucket>-<appid>.cos.<region>.myqcloud.com/<key>)."""
-    parts = urlsplit(url)
-    return (parts.hostname or "").split(".cos.", 1)[0], unquote(parts.path.removeprefix("/"))
 
 
 def read_photo_at(cos: Cos, url: str, max_bytes: int) -> bytes:

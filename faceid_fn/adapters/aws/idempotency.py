@@ -25,8 +25,8 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from faceid_fn.aws import bounded_config
-from faceid_fn.errors import IdempotencyConflict, StoreUnavailable
+from faceid_fn.adapters.aws.client_config import bounded_config
+from faceid_fn.domain.errors import IdempotencyConflict, StoreUnavailable
 from faceid_fn.observability import logger, metrics
 
 M = TypeVar("M", bound=BaseModel)

@@ -1,0 +1,54 @@
+"""What one exchange with FaceID came to, read from the SDK's answer or exception."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from faceid_fn.domain.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE
+
+UPLOAD_FAILED = "UploadFailed"
+RATE_LIMITED = "RequestLimitExceeded"
+
+
+MESSAGES = {
+    UPSTREAM_TIMEOUT: "FaceID did not answer within the time budget",
+    UPSTREAM_UNAVAILABLE: "FaceID could not be reached or gave an unreadable answer",
+    UPLOAD_FAILED: "The photo could not be uploaded to FaceID's storage",
+    RATE_LIMITED: "FaceID's request rate is fully booked for longer than this request may wait",
+}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one HTTP exchange with FaceID came to."""
+
+    response: dict[str, Any] | None = None
+    code: str | None = None
+    message: str = ""
+    request_id: str | None = None
+    retryable: bool = False
+    retry_after_s: int | None = None
+
+
+def unavailable(*, retryable: bool) -> Attempt:
+    return Attempt(code=UPSTREAM_UNAVAILABLE, message=MESSAGES[UPSTREAM_UNAVAILABLE], retryable=retryable)
+
+
+def upstream_attempt(code: str, message: str, request_id: str | None, idempotent: bool) -> Attempt:
+    retryable = code.startswith("RequestLimitExceeded") or (idempotent and code.startswith("InternalError"))
+    return Attempt(code=code, message=message, request_id=request_id, retryable=retryable)
+
+
+def attempt_from_body(data: Any, idempotent: bool) -> Attempt:
+    response = data.get("Response") if isinstance(data, dict) else None
+    if not isinstance(response, dict) or not isinstance(response.get("RequestId"), str):
+        return unavailable(retryable=False)
+    request_id = response["RequestId"]
+    error = response.get("Error")
+    if error is not None:
+        # The SDK passes errors through as results when Content-Type carries a charset.
+        if not isinstance(error, dict) or not isinstance(error.get("Code"), str):
+            return Attempt(code=UPSTREAM_UNAVAILABLE, message=MESSAGES[UPSTREAM_UNAVAILABLE], request_id=request_id)
+        return upstream_attempt(error["Code"], str(error.get("Message", "")), request_id, idempotent)
+    return Attempt(response=response, request_id=request_id)

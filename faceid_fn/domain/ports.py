@@ -1,0 +1,78 @@
+"""What the domain needs from the outside, as Protocols: FaceID, the photo store, the ledger, the bus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from faceid_fn.domain.completion_events import CompletionDetail
+from faceid_fn.domain.sessions import SessionRecord
+
+
+class FaceIdGateway(Protocol):
+    def apply_web_verification_token(
+        self, *, redirect_url: str, compare_image_url: str, compare_image_md5: str, trace_id: str
+    ) -> dict[str, object]: ...
+
+    def apply_web_verification_biz_token_intl(
+        self,
+        *,
+        redirect_url: str,
+        compare_image_base64: str,
+        extra: str | None,
+        config: dict[str, object],
+        trace_id: str,
+    ) -> dict[str, object]: ...
+
+
+# Reads the photo behind a checked COS URL (intl flow): bytes, or StorageError / InvalidInput.
+PhotoReader = Callable[[str], bytes]
+
+
+class StartLimit(Protocol):
+    """Counts a new session against its owner (None: no owner), or refuses it (limits.py)."""
+
+    def admit(self, owner: str | None) -> None: ...
+
+
+class ResultGateway(Protocol):
+    def get_result(self, *, result_action: str, biz_token: str, trace_id: str) -> dict[str, object]: ...
+
+
+class SessionLedger(Protocol):
+    """Where sessions are recorded and their final status claimed once (the DynamoDB ledger)."""
+
+    def record_start(
+        self,
+        *,
+        biz_token: str,
+        owner: str | None,
+        source: dict[str, str],
+        flow: str,
+        region: str,
+        expires_at: datetime,
+        now: datetime | None = None,
+    ) -> None: ...
+
+    def get(self, biz_token: str) -> SessionRecord | None: ...
+
+    def claim(
+        self,
+        biz_token: str,
+        *,
+        status: str,
+        error_code: int | None,
+        error_msg: str | None,
+        extra: str | None,
+        request_id: str | None,
+        now: datetime | None = None,
+    ) -> SessionRecord | None: ...
+
+    def announced(self, biz_token: str) -> None: ...
+
+
+class CompletionPublisher(Protocol):
+    """Where a completed session is announced (the EventBridge bus)."""
+
+    def publish(self, detail: CompletionDetail) -> None: ...
