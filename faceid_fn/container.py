@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from faceid_fn.adapters.aws.ledger import Ledger
     from faceid_fn.adapters.aws.owner_starts import OwnerStarts
     from faceid_fn.adapters.tencent.cos import Cos
+    from faceid_fn.adapters.webhook_sender import WebhookSender
 
 
 @cache
@@ -89,7 +90,15 @@ def owner_starts() -> OwnerStarts | None:
 def publisher() -> Publisher:
     from faceid_fn.adapters.aws.eventbridge import Publisher
 
-    return Publisher(settings().event_bus_name, local_handoff=settings().local_event_handoff)
+    local_sink = webhook_sender().deliver if settings().local_event_handoff else None
+    return Publisher(settings().event_bus_name, local_sink=local_sink)
+
+
+@cache
+def webhook_sender() -> WebhookSender:
+    from faceid_fn.adapters.webhook_sender import WebhookSender
+
+    return WebhookSender(settings().webhook_url, webhook_secret, ledger())
 
 
 @cache
@@ -181,6 +190,7 @@ def reset() -> None:
         ledger,
         owner_starts,
         publisher,
+        webhook_sender,
         _webhook_secrets,
         settings,
     ):

@@ -3,6 +3,7 @@ status claims it in the ledger and publishes it."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 # FaceID's answer for a BizToken it does not know (what the emulator answers too; a test compares them).
 UNKNOWN_TOKEN_CODE = "InvalidParameterValue.BizTokenIllegal"  # noqa: S105 - an error code
 UNKNOWN_TOKEN_MESSAGE = "The BizToken is invalid."  # noqa: S105 - a message
+# The shape of a BizToken the API accepts: anything else cannot be in the ledger.
+_BIZ_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,128}")
 
 
 def is_final(status: str) -> bool:
@@ -56,6 +59,29 @@ def record_session(
             region=settings.faceid_region,
             expires_at=session.ExpiresAt,
         )
+
+
+def ledger_detail(claimed: CompletionDetail, ledger: SessionLedger | None) -> CompletionDetail | None:
+    """What the ledger holds for the session an event names, or None (logged, counted) when the ledger
+    does not hold that final Status for that Owner. StoreUnavailable when DynamoDB fails (retried)."""
+    token = claimed.BizToken
+    record = ledger.get(token) if ledger is not None and _BIZ_TOKEN.fullmatch(token) else None
+    if record is None:
+        reason = "UnknownSession" if ledger is not None else "NoLedger"
+    elif not is_final(record.Status):
+        reason = "NotFinal"
+    elif record.Status != claimed.Status:
+        reason = "StatusDiffers"
+    elif record.Owner != claimed.Owner:
+        reason = "OwnerDiffers"
+    else:
+        return detail_of(record)
+    metrics.add_metric(name="WebhookDropped", unit="Count", value=1)
+    logger.warning(
+        "completion event not held by the ledger: dropped, not signed",
+        extra={"biz_token": token[:128], "reason": reason},
+    )
+    return None
 
 
 def unknown_token() -> UpstreamError:

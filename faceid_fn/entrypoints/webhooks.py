@@ -1,115 +1,23 @@
-"""Signed webhooks: each `Verification Completed` event, POSTed to WEBHOOK_URL per Standard Webhooks.
+"""The delivery function: the completion rule's `Verification Completed` event, as one signed webhook.
 
-An EventBridge rule hands the event to the delivery function (asynchronously). Only what the ledger
-knows is signed: the session's ledger item is read (strongly consistent) and must exist and hold the
-same final Status and Owner as the event; the body is then built from that item, not from the event.
-Anyone able to put on the bus or invoke the function can therefore only make a session's own outcome
-be sent again (same `webhook-id`). Anything else is dropped with one WARNING (`WebhookDropped`) and not
-retried.
-
-The body is `WebhookPayload` (`{"type": "verification.completed", "timestamp", "data": {...}}`), signed
-with the `standardwebhooks` package: `webhook-id` is `msg_<BizToken>` (the same for every attempt and
-every resend, so a receiver drops duplicates), `webhook-timestamp` is the attempt's time,
-`webhook-signature` is `v1,<base64 HMAC-SHA256>` over `id.timestamp.body` with the `whsec_...` secret
-(Secrets Manager WEBHOOK_SECRET_NAME through Powertools Parameters, cached; WEBHOOK_SECRET locally).
-
-One attempt has one deadline, ATTEMPT_DEADLINE_S for connecting, sending and reading the answer
-together (each socket read waits only for what is left of it), and reads at most MAX_ANSWER_BYTES of
-the answer: the status line and headers decide, the body is never read. A non-2xx answer, a redirect,
-or no answer in time raises `WebhookFailed`: Lambda retries the asynchronous invocation, then sends it
-to the function's on-failure queue. Nothing but the ledger's completion detail (no media, no OCR
-fields) is ever sent, and the secret is never logged.
+An EventBridge rule hands the event to the delivery function (asynchronously). The webhook sender
+(faceid_fn/adapters/webhook_sender.py) signs only what the ledger holds and raises `WebhookFailed`
+when the receiver did not take it: Lambda retries the invocation, then parks it in the on-failure queue.
 """
 
 from __future__ import annotations
 
-import http.client
-import io
-import re
-import socket
-import ssl
-import time
-from datetime import UTC, datetime
-from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from faceid_fn import container
-from faceid_fn.domain.completion import detail_of, is_final
-from faceid_fn.domain.completion_events import WEBHOOK_TYPE, CompletionDetail, WebhookPayload
+from faceid_fn.domain.completion_events import CompletionDetail
 from faceid_fn.observability import logger, metrics
-from faceid_fn.redaction import redact_url
-
-# One attempt: connect, send and read the answer's head, all within this (and connect within the first).
-ATTEMPT_DEADLINE_S = 10.0
-CONNECT_TIMEOUT_S = 2.0
-# The most of the answer read (status line and headers; the body is never read).
-MAX_ANSWER_BYTES = 64 * 1024
-# The shape of a BizToken the API accepts: anything else cannot be in the ledger.
-_BIZ_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,128}")
-
-
-class WebhookFailed(RuntimeError):
-    """The receiver did not take the webhook (Lambda's asynchronous retries take over)."""
-
-
-class DeadlineExceeded(TimeoutError):
-    """The attempt's deadline passed before the receiver's answer was read."""
-
-
-class AnswerTooLarge(OSError):
-    """The receiver's answer has no end of its headers within MAX_ANSWER_BYTES."""
-
-
-def webhook_id(biz_token: str) -> str:
-    return f"msg_{biz_token}"
-
-
-def signed_request(detail: CompletionDetail, secret: str, now: datetime | None = None) -> tuple[bytes, dict[str, str]]:
-    """The body and headers of one delivery attempt."""
-    from standardwebhooks import Webhook
-
-    moment = now or datetime.now(UTC)
-    body = WebhookPayload(type=WEBHOOK_TYPE, timestamp=detail.CompletedAt, data=detail).model_dump_json()
-    msg_id = webhook_id(detail.BizToken)
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(moment.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id, moment, body),
-    }
-    return body.encode(), headers
-
-
-def ledger_detail(claimed: CompletionDetail) -> CompletionDetail | None:
-    """What the ledger holds for the session an event names, or None (logged, counted) when the ledger
-    does not hold that final Status for that Owner. StoreUnavailable when DynamoDB fails (retried)."""
-    ledger = container.ledger()
-    token = claimed.BizToken
-    record = ledger.get(token) if ledger is not None and _BIZ_TOKEN.fullmatch(token) else None
-    if record is None:
-        reason = "UnknownSession" if ledger is not None else "NoLedger"
-    elif not is_final(record.Status):
-        reason = "NotFinal"
-    elif record.Status != claimed.Status:
-        reason = "StatusDiffers"
-    elif record.Owner != claimed.Owner:
-        reason = "OwnerDiffers"
-    else:
-        return detail_of(record)
-    metrics.add_metric(name="WebhookDropped", unit="Count", value=1)
-    logger.warning(
-        "completion event not held by the ledger: dropped, not signed",
-        extra={"biz_token": token[:128], "reason": reason},
-    )
-    return None
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:
     """Deliver one completion event to WEBHOOK_URL; raises WebhookFailed when the receiver did not take it."""
-    settings = container.settings()
     if isinstance(event.get("id"), str):
         logger.set_correlation_id(event["id"])
     try:
@@ -118,107 +26,4 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
         logger.warning("completion event without the expected detail ignored")
         metrics.add_metric(name="UnsupportedEvent", unit="Count", value=1)
         return {"Error": {"Code": "MalformedEvent", "Message": "The event's detail is not a completion"}}
-    if not settings.webhook_url:
-        metrics.add_metric(name="WebhookSkipped", unit="Count", value=1)
-        logger.info("no WEBHOOK_URL: completion event not delivered", extra={"biz_token": claimed.BizToken[:128]})
-        return {"Delivered": False, "BizToken": claimed.BizToken}
-    detail = ledger_detail(claimed)
-    if detail is None:  # a retry would find the same ledger item: answered, not raised
-        return {"Delivered": False, "BizToken": claimed.BizToken, "Dropped": True}
-    body, headers = signed_request(detail, container.webhook_secret())
-    started = time.monotonic()
-    fields: dict[str, Any] = {
-        "biz_token": detail.BizToken,
-        "webhook_id": headers["webhook-id"],
-        "url": redact_url(settings.webhook_url),
-    }
-    answer = _Answer()
-    try:
-        status = post(settings.webhook_url, body, headers, answer)
-    except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, deadline, bad answer
-        fields["error"] = type(exc).__name__
-        status = 0
-    fields["status"] = status
-    fields["answer_bytes"] = answer.read_bytes
-    fields["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
-    if not 200 <= status < 300:
-        metrics.add_metric(name="WebhookFailed", unit="Count", value=1)
-        logger.warning("webhook not delivered; Lambda retries it", extra=fields)
-        raise WebhookFailed(f"webhook {headers['webhook-id']} not taken (HTTP {status or 'no answer'})")
-    metrics.add_metric(name="WebhookDelivered", unit="Count", value=1)
-    logger.info("webhook delivered", extra=fields)
-    return {"Delivered": True, "BizToken": detail.BizToken, "Status": status}
-
-
-class _Answer(io.RawIOBase):
-    """The receiver's bytes as http.client reads them: each socket read waits only for what is left of
-    the attempt's deadline, and no more than MAX_ANSWER_BYTES are read in all."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sock: socket.socket | None = None
-        self.deadline = 0.0
-        self.read_bytes = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        left = MAX_ANSWER_BYTES - self.read_bytes
-        if left <= 0:
-            raise AnswerTooLarge(f"no end of the answer's headers within {MAX_ANSWER_BYTES} bytes")
-        if self.sock is None:
-            raise OSError("not connected")
-        self.sock.settimeout(_remaining(self.deadline))
-        try:
-            count = self.sock.recv_into(memoryview(buffer)[:left])
-        except TimeoutError:
-            raise DeadlineExceeded("the attempt's deadline passed") from None
-        self.read_bytes += count
-        return count
-
-
-def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise DeadlineExceeded("the attempt's deadline passed")
-    return left
-
-
-@cache
-def _tls() -> ssl.SSLContext:
-    import certifi  # the CA bundle requests uses (and the rest of the function's HTTPS calls)
-
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-def post(url: str, body: bytes, headers: dict[str, str], answer: _Answer | None = None) -> int:
-    """POST once within ATTEMPT_DEADLINE_S; the answer's status. Raises OSError (DeadlineExceeded,
-    AnswerTooLarge, refused, reset) or http.client.HTTPException (not an HTTP answer)."""
-    answer = answer or _Answer()
-    answer.deadline = time.monotonic() + ATTEMPT_DEADLINE_S
-    parts = urlsplit(url)
-    host, path = parts.hostname or "", (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    timeout = min(CONNECT_TIMEOUT_S, _remaining(answer.deadline))
-    connection = (
-        http.client.HTTPSConnection(host, parts.port, timeout=timeout, context=_tls())
-        if parts.scheme == "https"
-        else http.client.HTTPConnection(host, parts.port, timeout=timeout)
-    )
-    try:
-        connection.connect()
-        sock = connection.sock
-        answer.sock = sock
-        sock.settimeout(_remaining(answer.deadline))
-        connection.request("POST", path, body=body, headers={**headers, "user-agent": "faceid-fn"})
-        response = http.client.HTTPResponse(sock, method="POST")
-        response.fp.close()  # the socket's own reader: http.client reads through ours instead
-        response.fp = io.BufferedReader(answer)
-        response.begin()  # the status line and headers; the body is not read
-        return response.status
-    except TimeoutError as exc:  # a send that ran into the deadline says so (a slow connect stays itself)
-        if isinstance(exc, DeadlineExceeded) or time.monotonic() < answer.deadline:
-            raise
-        raise DeadlineExceeded("the attempt's deadline passed") from None
-    finally:
-        connection.close()
+    return container.webhook_sender().deliver(claimed)

@@ -94,7 +94,7 @@ def emitted_metrics(out: str) -> list[dict[str, Any]]:
 def test_a_receiver_that_fails_once_gets_the_webhook_on_the_retry_and_keeps_it_once(
     deliver: Callable[[dict[str, Any]], Any], receiver: ReceiverServer
 ) -> None:
-    from faceid_fn.entrypoints.webhooks import WebhookFailed
+    from faceid_fn.adapters.webhook_sender import WebhookFailed
 
     event = completed_event()
     hold(event["detail"])
@@ -121,8 +121,8 @@ def test_a_receiver_that_fails_once_gets_the_webhook_on_the_retry_and_keeps_it_o
 
 
 def test_signatures_check_out_with_the_librarys_own_verifier() -> None:
+    from faceid_fn.adapters.webhook_sender import signed_request
     from faceid_fn.domain.completion_events import CompletionDetail
-    from faceid_fn.entrypoints.webhooks import signed_request
 
     detail = CompletionDetail.model_validate(completed_event()["detail"])
     body, headers = signed_request(detail, SECRET)
@@ -138,7 +138,7 @@ def test_signatures_check_out_with_the_librarys_own_verifier() -> None:
 def test_a_receiver_that_does_not_answer_fails_the_invocation(
     ledger: None, configure: Callable[..., None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from faceid_fn.entrypoints import webhooks
+    from faceid_fn.adapters import webhook_sender
 
     event = completed_event()
     with socket.socket() as silent:  # accepts the connection, never answers
@@ -147,8 +147,8 @@ def test_a_receiver_that_does_not_answer_fails_the_invocation(
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/webhooks"
         configure(WEBHOOK_URL=url, WEBHOOK_SECRET=SECRET, SESSIONS_TABLE=SESSIONS_TABLE)
         hold(event["detail"])
-        monkeypatch.setattr(webhooks, "ATTEMPT_DEADLINE_S", 0.3)
-        with pytest.raises(webhooks.WebhookFailed):
+        monkeypatch.setattr(webhook_sender, "ATTEMPT_DEADLINE_S", 0.3)
+        with pytest.raises(webhook_sender.WebhookFailed):
             invoke_delivery(event)
 
 
@@ -360,14 +360,14 @@ def deliver_to(url: str, configure: Callable[..., None]) -> Any:
 def test_an_answer_that_drips_in_ends_the_attempt_at_its_deadline(
     ledger: None, configure: Callable[..., None], monkeypatch: pytest.MonkeyPatch, logs: LogLines
 ) -> None:
-    from faceid_fn.entrypoints import webhooks
+    from faceid_fn.adapters import webhook_sender
 
     # GIVEN a receiver that sends its status line, then a byte of headers every 0.1 s (each read gets
     # something long before any per-read timeout), and an attempt deadline of 1 s
     slow = RawReceiver(drip)
-    monkeypatch.setattr(webhooks, "ATTEMPT_DEADLINE_S", 1.0)
+    monkeypatch.setattr(webhook_sender, "ATTEMPT_DEADLINE_S", 1.0)
     # WHEN a webhook goes to it
-    with pytest.raises(webhooks.WebhookFailed):
+    with pytest.raises(webhook_sender.WebhookFailed):
         deliver_to(slow.url, configure)
     # THEN the attempt ended on its deadline, and the receiver saw the client hang up before its answer ended
     [failure] = logs.records("webhook not delivered; Lambda retries it")
@@ -390,7 +390,7 @@ def test_at_most_64_kib_of_an_answer_is_read(ledger: None, configure: Callable[.
 def test_an_answer_whose_headers_run_past_64_kib_fails_the_attempt(
     ledger: None, configure: Callable[..., None], logs: LogLines
 ) -> None:
-    from faceid_fn.entrypoints.webhooks import MAX_ANSWER_BYTES, WebhookFailed
+    from faceid_fn.adapters.webhook_sender import MAX_ANSWER_BYTES, WebhookFailed
 
     bloated = RawReceiver(huge_head)
     with pytest.raises(WebhookFailed):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from faceid_fn.domain.completion_events import DETAIL_TYPE, EVENT_SOURCE, CompletionDetail
@@ -12,11 +12,13 @@ from faceid_fn.observability import logger, metrics
 
 
 class Publisher:
-    """Puts completion events on the bus; locally (no EventBridge) also hands them to the webhook code."""
+    """Puts completion events on the bus; locally (no EventBridge) also hands them to a local sink."""
 
-    def __init__(self, bus: str | None, *, local_handoff: bool = False, client: Any = None) -> None:
+    def __init__(
+        self, bus: str | None, *, local_sink: Callable[[CompletionDetail], object] | None = None, client: Any = None
+    ) -> None:
         self.bus = bus
-        self.local_handoff = local_handoff
+        self._local_sink = local_sink
         self._client = client
         self._lock = threading.Lock()
 
@@ -52,27 +54,10 @@ class Publisher:
                 "event_id": event_id,
             },
         )
-        if self.local_handoff:
-            self._hand_off(event_id, detail)
-
-    @staticmethod
-    def _hand_off(event_id: str, detail: CompletionDetail) -> None:
-        """Local stack only: what the EventBridge rule would deliver, handed to the webhook code in
-        process (once: a failed delivery is logged, not retried, since no Lambda retries it locally)."""
-        from faceid_fn.entrypoints import webhooks
-
-        envelope = {
-            "version": "0",
-            "id": event_id,
-            "detail-type": DETAIL_TYPE,
-            "source": EVENT_SOURCE,
-            "account": "000000000000",
-            "time": detail.CompletedAt,
-            "region": "local",
-            "resources": [],
-            "detail": json.loads(detail.model_dump_json()),
-        }
-        try:
-            webhooks.handle(envelope)
-        except Exception as exc:
-            logger.warning("local webhook hand-off failed", extra={"error": type(exc).__name__})
+        if self._local_sink is not None:
+            # Local stack only (no EventBridge rule): the event goes to the webhook sender in process, once (a
+            # failed delivery is logged, not retried: no Lambda retries it locally).
+            try:
+                self._local_sink(detail)
+            except Exception as exc:
+                logger.warning("local webhook hand-off failed", extra={"error": type(exc).__name__})
