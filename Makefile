@@ -63,6 +63,7 @@ test: setup browser lint typecheck ## everything CI runs: lint, types, template 
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck:
 	$(BIN)/mypy
