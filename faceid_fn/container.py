@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from faceid_fn.adapters.aws.idempotency import Idempotency
     from faceid_fn.adapters.aws.ledger import Ledger
     from faceid_fn.adapters.aws.owner_starts import OwnerStarts
+    from faceid_fn.adapters.lifecycle import Lifecycle
     from faceid_fn.adapters.tencent.cos import Cos
     from faceid_fn.adapters.webhook_sender import WebhookSender
 
@@ -148,36 +149,36 @@ def load_for_snapshot() -> None:
 
     for service in services:
         boto3.client(service, config=bounded_config()).close()
-    # The ledger's and the publisher's own clients too (built on first use by their private builders):
-    # after a restore, a start or a completion then only reconnects (and the ledger's client reads the
+    # The adapters of the request paths build their own clients too (the ledger's records every start, the
+    # publisher's every completion): after a restore they only reconnect (and the ledger's client reads the
     # credentials again: its close() in drop_connections forgets them).
-    for holder, builder in ((ledger, "_dynamodb"), (publisher, "_events")):
-        if holder is publisher and not loaded.event_bus_name:
-            continue
-        build = getattr(holder(), builder, None)
-        if callable(build):
-            build()
+    ledger()
+    if loaded.event_bus_name:
+        publisher()
+    for adapter in _built():
+        adapter.prime()
 
 
 def drop_connections() -> None:
-    """Close pooled connections and let cached credentials be read again (SnapStart's hooks). The clients
-    stay (their sessions reconnect on next use; the FaceID client's last good credentials remain the
-    fallback of a failed read); the Powertools-built ones (idempotency, COS) are built again when needed."""
-    if faceid.cache_info().currsize:
-        faceid().close()
-    clients = [s3()] if s3.cache_info().currsize else []
-    for holder in (ledger, publisher):
-        if holder.cache_info().currsize:
-            clients.append(getattr(holder(), "_client", None))
-    if cos.cache_info().currsize:
-        clients.append(cos())
-    for client in clients:
-        if client is not None:
-            client.close()
+    """Close pooled connections and let cached credentials be read again (SnapStart's hooks). The adapters
+    stay (their clients reconnect on next use; the FaceID client's last good credentials remain the
+    fallback of a failed read); idempotency and COS are built again when needed."""
+    for adapter in _built():
+        adapter.close()
+    if s3.cache_info().currsize:
+        s3().close()  # a bare boto3 client
     if _webhook_secrets.cache_info().currsize:
         _webhook_secrets().clear_cache()  # the webhook signing secret is read again too
     for built in (idempotency, cos):
         built.cache_clear()
+
+
+def _built() -> list[Lifecycle]:
+    """The adapters this container has built so far, each with a client to prime or close."""
+    adapters: list[Lifecycle | None] = [
+        holder() for holder in (faceid, ledger, publisher, cos, webhook_sender) if holder.cache_info().currsize
+    ]
+    return [adapter for adapter in adapters if adapter is not None]
 
 
 def reset() -> None:

@@ -30,10 +30,10 @@ import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from faceid_fn.adapters.lifecycle import LazyClient
 from faceid_fn.domain.completion import ledger_detail
 from faceid_fn.domain.completion_events import WEBHOOK_TYPE, CompletionDetail, WebhookPayload
 from faceid_fn.observability import logger, metrics
@@ -88,6 +88,14 @@ class WebhookSender:
         self.url = url
         self.secret = secret
         self._ledger = ledger
+        self._tls = LazyClient(_tls_context)  # the CA bundle is read once, on the first https delivery
+
+    def prime(self) -> None:
+        if self.url and self.url.startswith("https:"):
+            self._tls.get()
+
+    def close(self) -> None:
+        """Each attempt opens and closes its own connection: nothing is pooled."""
 
     def deliver(self, claimed: CompletionDetail) -> dict[str, Any]:
         """Deliver the completion an event claims; raises WebhookFailed when the receiver did not take it."""
@@ -107,7 +115,7 @@ class WebhookSender:
         }
         answer = _Answer()
         try:
-            status = post(self.url, body, headers, answer)
+            status = post(self.url, body, headers, answer, tls=self._tls.get)
         except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, deadline, bad answer
             fields["error"] = type(exc).__name__
             status = 0
@@ -158,23 +166,21 @@ def _remaining(deadline: float) -> float:
     return left
 
 
-@cache
-def _tls() -> ssl.SSLContext:
+def _tls_context() -> ssl.SSLContext:
     import certifi  # the CA bundle requests uses (and the rest of the function's HTTPS calls)
 
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def post(url: str, body: bytes, headers: dict[str, str], answer: _Answer | None = None) -> int:
+def post(url: str, body: bytes, headers: dict[str, str], answer: _Answer, *, tls: Callable[[], ssl.SSLContext]) -> int:
     """POST once within ATTEMPT_DEADLINE_S; the answer's status. Raises OSError (DeadlineExceeded,
     AnswerTooLarge, refused, reset) or http.client.HTTPException (not an HTTP answer)."""
-    answer = answer or _Answer()
     answer.deadline = time.monotonic() + ATTEMPT_DEADLINE_S
     parts = urlsplit(url)
     host, path = parts.hostname or "", (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     timeout = min(CONNECT_TIMEOUT_S, _remaining(answer.deadline))
     connection = (
-        http.client.HTTPSConnection(host, parts.port, timeout=timeout, context=_tls())
+        http.client.HTTPSConnection(host, parts.port, timeout=timeout, context=tls())
         if parts.scheme == "https"
         else http.client.HTTPConnection(host, parts.port, timeout=timeout)
     )

@@ -174,12 +174,12 @@ def test_the_snapshot_holds_the_aws_clients_the_first_requests_need_and_they_rec
     assert set(created) == {"dynamodb", "events"}
     ledger = container.ledger()
     assert ledger is not None
-    snapshot_client = ledger._client
+    snapshot_client = ledger.built_client
     assert snapshot_client is not None
     # AND after a restore, a start is recorded in the ledger through that client, reconnected
     run_after_restore()
     assert warm(http_event(body=start_body())).status == 201
-    assert ledger._client is snapshot_client
+    assert ledger.built_client is snapshot_client
     assert len(recorded_sessions(real_client)) == 1
     run_before_snapshot()
     run_after_restore()

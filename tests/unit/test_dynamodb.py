@@ -134,7 +134,7 @@ def test_the_ledger_on_the_thin_client(table: Any) -> None:
     start = {"owner": "u", "source": {"Type": "http"}, "flow": "legacy", "region": "ap-singapore"}
     ledger.record_start(biz_token="t", expires_at=now + timedelta(hours=1), now=now, **start)
     ledger.record_start(biz_token="t", expires_at=now + timedelta(hours=1), now=now, **start)  # a replay: kept
-    assert isinstance(ledger._client, DynamoDB)
+    assert isinstance(ledger.built_client, DynamoDB)
     record = ledger.get("t")
     assert record is not None
     assert record.Owner == "u"

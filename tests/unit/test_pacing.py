@@ -281,4 +281,4 @@ def test_a_pacer_without_a_client_books_through_the_thin_client(dynamodb: Any) -
     waits = [built.book(ACTION), built.book(ACTION)]
     # THEN its own thin DynamoDB client made the bookings (no boto3 client), spaced as with any client
     assert waits == [0.0, 0.05]
-    assert isinstance(built._client, DynamoDB)
+    assert isinstance(built.built_client, DynamoDB)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from faceid_fn.adapters.lifecycle import LazyClient
 from faceid_fn.domain.completion_events import DETAIL_TYPE, EVENT_SOURCE, CompletionDetail
 from faceid_fn.observability import logger, metrics
 
@@ -19,25 +19,21 @@ class Publisher:
     ) -> None:
         self.bus = bus
         self._local_sink = local_sink
-        self._client = client
-        self._lock = threading.Lock()
+        self._client: LazyClient[Any] = LazyClient(_events_client, client)
 
-    def _events(self) -> Any:
-        with self._lock:  # boto3's default session is not safe to build clients from in parallel
-            if self._client is None:
-                import boto3
+    def prime(self) -> None:
+        if self.bus:
+            self._client.get()
 
-                from faceid_fn.adapters.aws.client_config import bounded_config
-
-                self._client = boto3.client("events", config=bounded_config())
-            return self._client
+    def close(self) -> None:
+        self._client.close()
 
     def publish(self, detail: CompletionDetail) -> None:
         """One event on the bus (raises when EventBridge did not take it)."""
         body = detail.model_dump_json()
         event_id = str(uuid.uuid4())
         if self.bus:
-            answer = self._events().put_events(
+            answer = self._client.get().put_events(
                 Entries=[{"Source": EVENT_SOURCE, "DetailType": DETAIL_TYPE, "Detail": body, "EventBusName": self.bus}]
             )
             entry = answer["Entries"][0] if answer.get("Entries") else {}
@@ -61,3 +57,11 @@ class Publisher:
                 self._local_sink(detail)
             except Exception as exc:
                 logger.warning("local webhook hand-off failed", extra={"error": type(exc).__name__})
+
+
+def _events_client() -> Any:
+    import boto3
+
+    from faceid_fn.adapters.aws.client_config import bounded_config
+
+    return boto3.client("events", config=bounded_config())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from faceid_fn.adapters.aws.dynamodb import DynamoDB
+from faceid_fn.adapters.lifecycle import LazyClient
 from faceid_fn.domain.errors import StoreUnavailable
 from faceid_fn.domain.sessions import PENDING, SessionRecord, iso
 from faceid_fn.observability import logger
@@ -36,20 +37,22 @@ class Ledger:
 
     def __init__(self, table: str, client: Any = None) -> None:
         self.table = table
-        self._client = client
-        self._lock = threading.Lock()
-
-    def _dynamodb(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                from faceid_fn.adapters.aws.dynamodb import DynamoDB
-
-                self._client = DynamoDB()  # not boto3: about 100 ms less on each instance's first start
-            return self._client
+        self._client: LazyClient[Any] = LazyClient(DynamoDB, client)
 
     def client(self) -> Any:
-        """The table's DynamoDB client (built on first use), shared with the per-owner limit (limits.py)."""
-        return self._dynamodb()
+        """The table's DynamoDB client (built on first use), shared with the per-owner limit (owner_starts.py)."""
+        return self._client.get()
+
+    @property
+    def built_client(self) -> Any:
+        """The table's DynamoDB client if it was built, else None (builds nothing)."""
+        return self._client.current
+
+    def prime(self) -> None:
+        self._client.get()
+
+    def close(self) -> None:
+        self._client.close()  # the thin client forgets its credentials too
 
     def record_start(
         self,
@@ -78,7 +81,7 @@ class Ledger:
         }
         if owner:
             item["Owner"] = {"S": owner}
-        client = self._dynamodb()
+        client = self._client.get()
         try:
             client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(BizToken)")
         except client.exceptions.ConditionalCheckFailedException:
@@ -90,7 +93,7 @@ class Ledger:
     def get(self, biz_token: str) -> SessionRecord | None:
         """The session's item (strongly consistent), or None. StoreUnavailable when DynamoDB fails."""
         try:
-            answer = self._dynamodb().get_item(
+            answer = self._client.get().get_item(
                 TableName=self.table, Key={"BizToken": {"S": biz_token}}, ConsistentRead=True
             )
         except store_errors() as exc:
@@ -116,7 +119,7 @@ class Ledger:
         found the same final status, exactly one gets the item back, and only that one announces it.
         """
         moment = now or datetime.now(UTC)
-        client = self._dynamodb()
+        client = self._client.get()
         values: dict[str, Any] = {
             ":pending": {"S": PENDING},
             ":status": {"S": status},
@@ -144,7 +147,7 @@ class Ledger:
 
     def announced(self, biz_token: str) -> None:
         """The completion event is out: the session leaves the sweep's index."""
-        self._dynamodb().update_item(
+        self._client.get().update_item(
             TableName=self.table,
             Key={"BizToken": {"S": biz_token}},
             UpdateExpression="REMOVE SweepShard, SweepAt",
@@ -153,7 +156,7 @@ class Ledger:
 
     def lease(self, record: SessionRecord, now: datetime) -> bool:
         """Take a claimed but unannounced session to announce it again: True for exactly one caller."""
-        client = self._dynamodb()
+        client = self._client.get()
         try:
             client.update_item(
                 TableName=self.table,
@@ -173,7 +176,7 @@ class Ledger:
 
     def look_again(self, biz_token: str, at: datetime) -> None:
         """Still pending: the sweep looks again at `at` (only while it is still pending)."""
-        client = self._dynamodb()
+        client = self._client.get()
         try:
             client.update_item(
                 TableName=self.table,
@@ -188,7 +191,7 @@ class Ledger:
 
     def due(self, now: datetime, limit: int) -> list[SessionRecord]:
         """Sessions not yet announced whose next look is due, most overdue first (a Query on the index)."""
-        answer = self._dynamodb().query(
+        answer = self._client.get().query(
             TableName=self.table,
             IndexName=INDEX,
             KeyConditionExpression="SweepShard = :shard AND SweepAt <= :now",

@@ -18,11 +18,11 @@ cannot be used, pacing steps aside (`None`) and the caller falls back to its bac
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from faceid_fn.adapters.lifecycle import LazyClient
 from faceid_fn.observability import logger
 
 # How long an instance keeps booking slots after FaceID last throttled it, or after it last had to wait
@@ -61,8 +61,7 @@ class Pacer:
         self._region = region
         self._interval_ms = math.ceil(1000 / rps)
         self._max_wait_ms = int(max_wait_s * 1000)
-        self._client = client
-        self._client_lock = threading.Lock()
+        self._client: LazyClient[Any] = LazyClient(_thin_client, client)
         self._wall_clock = wall_clock
         self._clock = clock
         self._engaged_until: dict[str, float] = {}
@@ -105,7 +104,7 @@ class Pacer:
         return 0.0  # three lost races in a row: the item is being reset as fast as we read it; just go
 
     def _book_once(self, key: str, limit_ms: int, not_before_ms: int) -> float | None:
-        client = self._dynamodb()
+        client = self._client.get()
         now = int(self._wall_clock() * 1000)
         start = max(now, not_before_ms)  # the earliest slot this instance may take
         expires = str(now // 1000 + ITEM_TTL_S)
@@ -150,23 +149,22 @@ class Pacer:
         except client.exceptions.ConditionalCheckFailedException:
             return None
 
+    @property
+    def built_client(self) -> Any:
+        """The DynamoDB client if it was built (or given), else None (builds nothing)."""
+        return self._client.current
+
     def close(self) -> None:
         """Close the DynamoDB client's pooled connections (SnapStart); it reconnects on next use."""
-        with self._client_lock:
-            close = getattr(self._client, "close", None)
-            if callable(close):
-                close()
+        self._client.close()
 
-    def _dynamodb(self) -> Any:
-        with self._client_lock:
-            if self._client is None:
-                # The session ledger's thin client (same calls and errors as boto3's): an instance's first
-                # booking, in the middle of a burst, no longer imports boto3 and builds a client first
-                # (about 230 ms of CPU per instance; bench/README.md, Burst).
-                from faceid_fn.adapters.aws.dynamodb import DynamoDB
 
-                self._client = DynamoDB()
-            return self._client
+def _thin_client() -> Any:
+    # The session ledger's thin client (same calls and errors as boto3's), imported on the first booking:
+    # an instance's first booking, in the middle of a burst, does not import boto3 and build a client first.
+    from faceid_fn.adapters.aws.dynamodb import DynamoDB
+
+    return DynamoDB()
 
 
 def _code(exc: Any) -> str:

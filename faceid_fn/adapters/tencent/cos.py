@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -15,6 +14,7 @@ from requests_aws4auth import AWS4Auth  # type: ignore[import-untyped]
 
 from faceid_fn.adapters.aws.client_config import CONNECT_TIMEOUT_S, MAX_ATTEMPTS, READ_TIMEOUT_S, bounded_config
 from faceid_fn.adapters.aws.s3 import StorageError, unreadable
+from faceid_fn.adapters.lifecycle import LazyClient
 from faceid_fn.config import Settings
 from faceid_fn.domain.errors import InvalidInput, UpstreamError
 from faceid_fn.domain.photos import checked_photo, cos_location
@@ -46,8 +46,7 @@ class Cos:
         self.settings = settings
         self._credentials = credentials
         self._clients: dict[tuple[str, str, tuple[str, str, str | None]], Any] = {}
-        self._session: requests.Session | None = None
-        self._lock = threading.Lock()
+        self._http = LazyClient(requests.Session)
 
     def read(self, bucket: str, key: str, version_id: str | None, max_bytes: int) -> bytes:
         """The object's bytes: a GET signed with the current Tencent credentials (AWS Signature V4, service
@@ -66,7 +65,7 @@ class Cos:
             secret_id, secret_key, token = self._credentials()
             auth = AWS4Auth(secret_id, secret_key, self.settings.faceid_region, "s3", session_token=token or None)
             try:
-                with self._http().get(
+                with self._http.get().get(
                     url,
                     params=params,
                     auth=auth,
@@ -92,18 +91,11 @@ class Cos:
             time.sleep(random.uniform(0, 0.1))  # noqa: S311 (jitter, not a secret)
             attempt += 1
 
-    def close(self) -> None:
-        """Close the pooled connections (SnapStart's hooks): a new session on next use."""
-        with self._lock:
-            session, self._session = self._session, None
-        if session is not None:
-            session.close()
+    def prime(self) -> None:
+        self._http.get()
 
-    def _http(self) -> requests.Session:
-        with self._lock:
-            if self._session is None:
-                self._session = requests.Session()
-            return self._session
+    def close(self) -> None:
+        self._http.close()
 
     @property
     def public_endpoint(self) -> str:

@@ -17,6 +17,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
 from faceid_fn.adapters.aws.pacing import Pacer, Saturated
+from faceid_fn.adapters.lifecycle import LazyClient
 from faceid_fn.adapters.tencent.credentials import CREDENTIALS_UNAVAILABLE, SecretsManagerCredential
 from faceid_fn.adapters.tencent.faceid_answers import (
     MESSAGES,
@@ -66,7 +67,7 @@ class FaceId:
         self._sleep = sleep
         self._jitter = jitter
         self._clock = clock
-        self._http = requests.Session()  # for PUTs to pre-signed upload URLs; kept warm like the SDK's
+        self._uploads = LazyClient(requests.Session)  # PUTs to pre-signed upload URLs; kept warm like the SDK's
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FaceId:
@@ -148,10 +149,13 @@ class FaceId:
         secret_id, secret_key, token = self._client.credential.get_credential_info()
         return secret_id, secret_key, token
 
+    def prime(self) -> None:
+        """The SDK's client is built with the adapter, at cold start: nothing more to load."""
+
     def close(self) -> None:
         """Close pooled connections (the SDK's requests.Session, the upload session, the pacer's client)
         and let cached credentials be read again: before a SnapStart snapshot and after its restore."""
-        self._http.close()
+        self._uploads.close()
         connection = getattr(getattr(self._client, "request", None), "conn", None)
         session = getattr(connection, "_session", None)
         if isinstance(session, requests.Session):
@@ -176,7 +180,7 @@ class FaceId:
         """PUT the bytes to an UploadUrl from CreateUploadUrl (only `host` is signed: a plain PUT)."""
         started = self._clock()
         try:
-            answer = self._http.put(upload_url, data=data, timeout=(CONNECT_TIMEOUT_S, self._timeout_s))
+            answer = self._uploads.get().put(upload_url, data=data, timeout=(CONNECT_TIMEOUT_S, self._timeout_s))
             status = answer.status_code
         except requests.RequestException:
             status = 0
