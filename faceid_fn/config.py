@@ -12,11 +12,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from faceid_fn.domain.flows import FLOWS, REGIONS, FlowName, capability_problem
+from faceid_fn.domain.flows import FLOWS, REGIONS, FlowName, Region, capability_problem
 from faceid_fn.domain.loopback import is_loopback
 from faceid_fn.domain.page_config import IntlConfig
-
-Region = Literal["ap-singapore", "ap-jakarta", "ap-bangkok", "ap-hongkong", "sa-saopaulo"]
 
 # The FaceID API 3.0 endpoint for the international regions.
 OFFICIAL_ENDPOINT = "https://faceid.intl.tencentcloudapi.com"

@@ -42,8 +42,10 @@ from faceid_fn.redaction import redact_url
 if TYPE_CHECKING:
     from faceid_fn.domain.ports import SessionLedger
 
-# One attempt: connect, send and read the answer's head, all within this (and connect within the first).
+# One attempt, connecting, sending and reading the answer's head together: a receiver answers once it has
+# taken the webhook, its own work included (what openapi.json promises receivers).
 ATTEMPT_DEADLINE_S = 10.0
+# Connecting, within that: a receiver that cannot be reached is not waited for.
 CONNECT_TIMEOUT_S = 2.0
 # The most of the answer read (status line and headers; the body is never read).
 MAX_ANSWER_BYTES = 64 * 1024

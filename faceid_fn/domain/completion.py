@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from faceid_fn.domain.completion_events import CompletionDetail, SessionSource
 from faceid_fn.domain.errors import UpstreamError
-from faceid_fn.domain.sessions import SessionRecord, iso
+from faceid_fn.domain.sessions import BIZ_TOKEN_PATTERN, SessionRecord, iso
 from faceid_fn.observability import logger, metrics
 
 if TYPE_CHECKING:
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 # FaceID's answer for a BizToken it does not know (what the emulator answers too; a test compares them).
 UNKNOWN_TOKEN_CODE = "InvalidParameterValue.BizTokenIllegal"  # noqa: S105 - an error code
 UNKNOWN_TOKEN_MESSAGE = "The BizToken is invalid."  # noqa: S105 - a message
-# The shape of a BizToken the API accepts: anything else cannot be in the ledger.
-_BIZ_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,128}")
 
 
 def is_final(status: str) -> bool:
@@ -65,7 +63,7 @@ def ledger_detail(claimed: CompletionDetail, ledger: SessionLedger | None) -> Co
     """What the ledger holds for the session an event names, or None (logged, counted) when the ledger
     does not hold that final Status for that Owner. StoreUnavailable when DynamoDB fails (retried)."""
     token = claimed.BizToken
-    record = ledger.get(token) if ledger is not None and _BIZ_TOKEN.fullmatch(token) else None
+    record = ledger.get(token) if ledger is not None and re.fullmatch(BIZ_TOKEN_PATTERN, token) else None
     if record is None:
         reason = "UnknownSession" if ledger is not None else "NoLedger"
     elif not is_final(record.Status):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 FlowName = Literal["legacy", "intl"]
 
@@ -42,10 +42,11 @@ FLOWS: dict[FlowName, Flow] = {
 
 # The FaceID actions each region offers, from the "This API only supports" line of each action's page
 # and the official SDK (DESIGN.md, "The current contract").
-INTL_REGIONS = ("ap-singapore", "ap-jakarta", "ap-bangkok", "ap-hongkong", "sa-saopaulo")
+Region = Literal["ap-singapore", "ap-jakarta", "ap-bangkok", "ap-hongkong", "sa-saopaulo"]
+REGIONS: tuple[Region, ...] = get_args(Region)  # every region some flow works in
+INTL_REGIONS = REGIONS  # the intl flow works in all of them
 LEGACY_REGIONS = ("ap-singapore", "ap-jakarta")
 UPLOAD_URL_REGIONS = ("ap-bangkok", "ap-hongkong", "ap-singapore")
-REGIONS = INTL_REGIONS  # every region some flow works in
 
 REGION_ACTIONS: dict[str, frozenset[str]] = {
     region: frozenset(

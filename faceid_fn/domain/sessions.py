@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 PENDING = "pending"
+# The shape of a BizToken the API accepts: anything else names no session (and is not looked up).
+BIZ_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{8,128}$"  # noqa: S105 - a pattern, not a secret
 
 
 @dataclass(frozen=True)

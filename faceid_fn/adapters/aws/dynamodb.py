@@ -53,10 +53,10 @@ if TYPE_CHECKING:
     from botocore.exceptions import ClientError
 
 from faceid_fn.adapters.aws.client_config import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
+from faceid_fn.adapters.aws.client_config import DYNAMODB_MAX_ATTEMPTS as MAX_ATTEMPTS
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
-MAX_ATTEMPTS = 3
 BACKOFF_BASE_S = 0.05
 RETRIED_CODES = frozenset(
     {

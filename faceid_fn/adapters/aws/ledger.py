@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from faceid_fn.adapters.aws.client_config import error_code, store_errors
 from faceid_fn.adapters.aws.dynamodb import DynamoDB
 from faceid_fn.adapters.lifecycle import LazyClient
 from faceid_fn.domain.errors import StoreUnavailable
@@ -20,15 +21,6 @@ RETENTION_MARGIN = timedelta(days=1)
 FIRST_LOOK_S = 60
 # A claimed item whose event could not be sent is sent again by the sweep after this long.
 ANNOUNCE_RETRY_S = 60
-
-
-def store_errors() -> tuple[type[Exception], ...]:
-    """What a failed DynamoDB call raises (botocore's, from boto3 or the thin client). Used as an `except`
-    expression, which Python evaluates only when an exception is raised: a write that succeeds does not
-    import botocore (about 3 ms of the first start)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    return (ClientError, BotoCoreError)
 
 
 class Ledger:
@@ -87,7 +79,7 @@ class Ledger:
         except client.exceptions.ConditionalCheckFailedException:
             return  # the same session recorded before (a replayed start)
         except store_errors() as exc:
-            logger.warning("session ledger unavailable", extra={"error": _code(exc), "biz_token": biz_token})
+            logger.warning("session ledger unavailable", extra={"error": error_code(exc), "biz_token": biz_token})
             raise StoreUnavailable("StoreUnavailable", "The session ledger is unavailable") from None
 
     def get(self, biz_token: str) -> SessionRecord | None:
@@ -97,7 +89,7 @@ class Ledger:
                 TableName=self.table, Key={"BizToken": {"S": biz_token}}, ConsistentRead=True
             )
         except store_errors() as exc:
-            logger.warning("session ledger unavailable", extra={"error": _code(exc), "biz_token": biz_token})
+            logger.warning("session ledger unavailable", extra={"error": error_code(exc), "biz_token": biz_token})
             raise StoreUnavailable("StoreUnavailable", "The session ledger is unavailable") from None
         item = answer.get("Item")
         return SessionRecord.from_item(item) if item else None
@@ -204,10 +196,3 @@ class Ledger:
 
 def _string_or_null(value: str | None) -> dict[str, Any]:
     return {"S": value} if value else {"NULL": True}
-
-
-def _code(exc: Any) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", type(exc).__name__))
-    return type(exc).__name__

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from faceid_fn.adapters.aws.ledger import store_errors
+from faceid_fn.adapters.aws.client_config import error_code, store_errors
 from faceid_fn.domain.errors import StoreUnavailable, TooManySessions
 from faceid_fn.observability import logger, metrics
 
@@ -75,6 +75,5 @@ class OwnerStarts:
             logger.warning("session limit reached", extra={"limit": self.limit, "window_s": self.window_s})
             raise TooManySessions(self.limit, self.window_s, max(1, math.ceil(ends - now))) from None
         except store_errors() as exc:
-            code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__))
-            logger.warning("session limit store unavailable", extra={"error": code})
+            logger.warning("session limit store unavailable", extra={"error": error_code(exc)})
             raise StoreUnavailable("StoreUnavailable", "The session limit could not be checked") from None

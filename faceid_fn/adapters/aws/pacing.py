@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from faceid_fn.adapters.aws.client_config import error_code, store_errors
 from faceid_fn.adapters.lifecycle import LazyClient
 from faceid_fn.observability import logger
 
@@ -82,8 +83,6 @@ class Pacer:
         Raises Saturated when the slot is further away than the request may still wait (FACEID_PACING_MAX_WAIT_S
         in all, `waited_s` of it already spent).
         """
-        from botocore.exceptions import BotoCoreError, ClientError
-
         limit_ms = max(0, self._max_wait_ms - int(waited_s * 1000))
         try:
             for _ in range(3):  # another instance may move an idle item between our two writes
@@ -95,11 +94,8 @@ class Pacer:
                     # A slot already past (the store raced, or another instance's clock lags) means go now;
                     # one further away than allowed is never slept past the request's deadline.
                     return min(max(wait, 0.0), limit_ms / 1000)
-        except ClientError as exc:
-            logger.warning("pacing store unavailable; backing off instead", extra={"error": _code(exc)})
-            return None
-        except BotoCoreError as exc:
-            logger.warning("pacing store unavailable; backing off instead", extra={"error": type(exc).__name__})
+        except store_errors() as exc:
+            logger.warning("pacing store unavailable; backing off instead", extra={"error": error_code(exc)})
             return None
         return 0.0  # three lost races in a row: the item is being reset as fast as we read it; just go
 
@@ -165,7 +161,3 @@ def _thin_client() -> Any:
     from faceid_fn.adapters.aws.dynamodb import DynamoDB
 
     return DynamoDB()
-
-
-def _code(exc: Any) -> str:
-    return str(exc.response.get("Error", {}).get("Code", type(exc).__name__))

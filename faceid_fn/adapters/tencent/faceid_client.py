@@ -30,16 +30,16 @@ from faceid_fn.adapters.tencent.faceid_answers import (
 )
 from faceid_fn.config import Settings
 from faceid_fn.domain.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, UpstreamError
+from faceid_fn.domain.flows import APPLY_INTL, APPLY_LEGACY, CREATE_UPLOAD_URL
 from faceid_fn.observability import logger, metrics, tracer
 
 SERVICE = "faceid"
 API_VERSION = "2018-03-01"
-APPLY_WEB_VERIFICATION_TOKEN = "ApplyWebVerificationToken"
-CREATE_UPLOAD_URL = "CreateUploadUrl"
-APPLY_WEB_VERIFICATION_BIZ_TOKEN_INTL = "ApplyWebVerificationBizTokenIntl"
 
-
+# Connecting only: each attempt reads for whatever is left of FACEID_TIMEOUT_S. A connection to FaceID that
+# has not opened within this will not open in time for a retry either.
 CONNECT_TIMEOUT_S = 2.0
+# Capped exponential back-off with full jitter between retried attempts.
 BACKOFF_BASE_S = 0.2
 BACKOFF_CAP_S = 2.0
 # FaceID counts requests per second: a throttled call retried within the same second fails again, so
@@ -117,7 +117,7 @@ class FaceId:
             "CompareImageUrl": compare_image_url,
             "CompareImageMd5": compare_image_md5,
         }
-        return self.call(APPLY_WEB_VERIFICATION_TOKEN, params, trace_id=trace_id, idempotent=False)
+        return self.call(APPLY_LEGACY, params, trace_id=trace_id, idempotent=False)
 
     def apply_web_verification_biz_token_intl(
         self,
@@ -134,7 +134,7 @@ class FaceId:
             params["Extra"] = extra
         if config:
             params["Config"] = config
-        return self.call(APPLY_WEB_VERIFICATION_BIZ_TOKEN_INTL, params, trace_id=trace_id, idempotent=False)
+        return self.call(APPLY_INTL, params, trace_id=trace_id, idempotent=False)
 
     def get_result(self, *, result_action: str, biz_token: str, trace_id: str) -> dict[str, Any]:
         """Read a session's outcome (GetWebVerificationResult or its Intl successor): a retried read."""
@@ -168,7 +168,7 @@ class FaceId:
 
     def create_upload_url(self, *, trace_id: str) -> dict[str, Any]:
         """A pre-signed URL to PUT a photo to, and the ResourceUrl to pass on (valid 7,200 s)."""
-        params = {"TargetAction": APPLY_WEB_VERIFICATION_TOKEN}
+        params = {"TargetAction": APPLY_LEGACY}
         answer = self.call(CREATE_UPLOAD_URL, params, trace_id=trace_id, idempotent=True)
         if not all(isinstance(answer.get(field), str) and answer[field] for field in ("UploadUrl", "ResourceUrl")):
             logger.warning("FaceID upload slot without UploadUrl/ResourceUrl", extra={"fields": sorted(answer)})

@@ -33,6 +33,8 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
 }
 
 
+# Messages for validation errors are ours: a caller's values are never echoed back (an unknown field's
+# name is, truncated to 64 characters).
 _FIELD_RULES = {
     "BizToken": "The BizToken in the path is not valid",
     "include": "include may only be `media`",

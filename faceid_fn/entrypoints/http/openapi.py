@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from faceid_fn.adapters.webhook_sender import ATTEMPT_DEADLINE_S, MAX_ANSWER_BYTES
 from faceid_fn.entrypoints.http import app
 
 TITLE = "faceid-fn"
@@ -49,8 +50,9 @@ def _add_webhooks(schema: dict[str, Any]) -> None:
         "verificationCompleted": {
             "post": {
                 "summary": "A verification session reached its final Status (sent once per session)",
-                "description": "Signed per Standard Webhooks (standardwebhooks.com). Answer 2xx within 10 s "
-                "(connecting, the request and your status line and headers together; headers within 64 KiB, the "
+                "description": "Signed per Standard Webhooks (standardwebhooks.com). "
+                f"Answer 2xx within {ATTEMPT_DEADLINE_S:g} s (connecting, the request and your status line and "
+                f"headers together; headers within {MAX_ANSWER_BYTES // 1024} KiB, the "
                 "body is not read); anything else is retried (Lambda's asynchronous retries), then parked in the "
                 "on-failure queue. Sent only for a session the ledger holds with that final Status and Owner.",
                 "operationId": "verificationCompleted",

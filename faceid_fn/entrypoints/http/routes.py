@@ -25,6 +25,7 @@ from faceid_fn.domain.completion_events import SessionSource
 from faceid_fn.domain.errors import ServiceError, UpstreamError
 from faceid_fn.domain.flows import INTL_MAX_PHOTO_BYTES
 from faceid_fn.domain.models import ErrorBody, Session, StartVerification, VerificationResult
+from faceid_fn.domain.sessions import BIZ_TOKEN_PATTERN
 from faceid_fn.domain.verification import read_result, start_verification
 from faceid_fn.entrypoints.http.auth import Unauthorized, require_caller
 from faceid_fn.entrypoints.http.body import MAX_REQUEST_BODY_BYTES
@@ -38,10 +39,6 @@ from faceid_fn.entrypoints.http.errors import (
     validation_error,
 )
 from faceid_fn.observability import logger
-
-# Messages for validation errors are ours: a caller's values are never echoed back (an unknown field's
-# name is, truncated to 64 characters).
-BIZ_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{8,128}$"  # noqa: S105 - a pattern, not a secret
 
 
 def register_routes(app: ApiGatewayResolver) -> None:
