@@ -129,13 +129,13 @@ def test_a_model_of_ours_refusing_our_own_data_is_a_500_not_the_callers_400(
 ) -> None:
     # A pydantic ValidationError is a ValueError, which also stands for "body unreadable": only the
     # latter is the caller's fault.
-    import faceid_fn.entrypoints.http.routes
+    import faceid_fn.entrypoints.http.verifications
     from faceid_fn.domain.models import Session
 
     def broken(**_: Any) -> Any:
         return Session.model_validate({})
 
-    monkeypatch.setattr(faceid_fn.entrypoints.http.routes, "start_keyed", broken)
+    monkeypatch.setattr(faceid_fn.entrypoints.http.verifications, "start_keyed", broken)
     response = invoke(http_event(body=start_body()))
     assert response.status == 500
     assert response.body["Error"] == {"Code": "InternalError", "Message": "Internal error"}

@@ -257,7 +257,7 @@ def test_media_over_lambdas_response_limit_is_a_413_not_a_platform_error(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a finished session whose video is larger than a Lambda answer may be (6 MB)
-    from faceid_fn.entrypoints.http import routes
+    from faceid_fn.entrypoints.http import verifications
 
     video = "A" * (6 * 1024 * 1024)
 
@@ -273,7 +273,7 @@ def test_media_over_lambdas_response_limit_is_a_413_not_a_platform_error(
             RequestId="rid-media",
         )
 
-    monkeypatch.setattr(routes, "read_result", read_result)
+    monkeypatch.setattr(verifications, "read_result", read_result)
 
     def get(query: str) -> Response:
         event = http_event(method="GET", path="/verifications/TOKEN-123456")

@@ -18,11 +18,11 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
 from faceid_fn import container
 from faceid_fn.config import ConfigError
+from faceid_fn.entrypoints.http import verifications
 from faceid_fn.entrypoints.http.auth import caller_subject
 from faceid_fn.entrypoints.http.body import read_json_body
-from faceid_fn.entrypoints.http.errors import malformed, unauthorized, unsupported_media_type
+from faceid_fn.entrypoints.http.errors import malformed, register_error_handlers, unauthorized, unsupported_media_type
 from faceid_fn.entrypoints.http.events import with_json_media_type
-from faceid_fn.entrypoints.http.routes import register_routes
 from faceid_fn.observability import logger
 
 
@@ -30,7 +30,8 @@ def _build(resolver: Callable[..., ApiGatewayResolver], base_paths: tuple[str, .
     # A custom domain's base path (API mapping) stays in the path the event carries: strip it.
     prefixes: list[str | Pattern[str]] = list(base_paths)
     app = resolver(enable_validation=True, strip_prefixes=prefixes or None, json_body_deserializer=read_json_body)
-    register_routes(app)
+    app.include_router(verifications.router)
+    register_error_handlers(app)
     return app
 
 

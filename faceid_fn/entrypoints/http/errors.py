@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import binascii
+import functools
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -10,11 +13,14 @@ from aws_lambda_powertools.event_handler import (
     content_types,
 )
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import ValidationError
 
-from faceid_fn.domain.errors import ServiceError
+from faceid_fn.domain.errors import ServiceError, UpstreamError
 from faceid_fn.domain.models import ErrorBody, ErrorDetail
-from faceid_fn.entrypoints.http.auth import not_a_caller
+from faceid_fn.entrypoints.http.auth import Unauthorized, not_a_caller, require_caller
 from faceid_fn.entrypoints.http.events import has_shape, http_kind
 from faceid_fn.observability import logger, metrics
 
@@ -94,10 +100,11 @@ def validation_error(errors: Any) -> tuple[str, str]:
     return "InvalidParameter", "The request is not valid"
 
 
-def request_id_of(app: ApiGatewayResolver) -> str:
-    context = app.current_event.raw_event.get("requestContext")
-    request_id = context.get("requestId") if isinstance(context, dict) else None
-    return str(request_id or getattr(app.lambda_context, "aws_request_id", "") or "unknown")
+def request_id_of(event: dict[str, Any], context: Any) -> str:
+    """API Gateway's id of the request, else the invocation's."""
+    request_context = event.get("requestContext")
+    request_id = request_context.get("requestId") if isinstance(request_context, dict) else None
+    return str(request_id or getattr(context, "aws_request_id", "") or "unknown")
 
 
 def error_response(
@@ -111,7 +118,10 @@ def error_response(
     logged: bool = False,
     cause: str | None = None,
 ) -> Response[dict[str, Any]]:
-    body = ErrorBody(Error=ErrorDetail(Code=code, Message=message), RequestId=request_id or request_id_of(app))
+    body = ErrorBody(
+        Error=ErrorDetail(Code=code, Message=message),
+        RequestId=request_id or request_id_of(app.current_event.raw_event, app.lambda_context),
+    )
     metrics.add_metric(name="RequestRejected" if status < 500 else "RequestFailed", unit="Count", value=1)
     if status < 500 and not logged:
         _log_rejected(status, code, cause)
@@ -121,6 +131,72 @@ def error_response(
         body=body.model_dump(mode="json", by_alias=True),
         headers=headers or None,
     )
+
+
+def register_error_handlers(app: ApiGatewayResolver) -> None:
+    """Every error answer of the app, in our envelope. On the app, not on a Router: a Router's handlers
+    apply only to its own routes, and these answer for every route and for requests that match none."""
+
+    def caller_first(handler: Callable[[Any], Response[dict[str, Any]]]) -> Callable[[Any], Response[dict[str, Any]]]:
+        """A route refuses a request (its body, its parameters, its shape) only to a caller it would
+        serve: without one, the answer is the operation's 401, so that an anonymous request learns
+        nothing about its other faults (the request validation runs before the operation's own check)."""
+
+        @functools.wraps(handler)
+        def answer(exc: Any) -> Response[dict[str, Any]]:
+            try:
+                require_caller(app.current_event.raw_event)
+            except Unauthorized as refused:
+                return error_response(app, refused.status, refused.code, refused.message)
+            return handler(exc)
+
+        return answer
+
+    @app.exception_handler(ServiceError)
+    @caller_first
+    def on_service_error(exc: ServiceError) -> Response[dict[str, Any]]:
+        # FaceID's own refusals were logged with their code by the call (faceid.py): not twice.
+        logged = isinstance(exc, UpstreamError)
+        return error_response(app, exc.status, exc.code, exc.message, exc.request_id, exc.headers, logged=logged)
+
+    @app.exception_handler(RequestValidationError)
+    @caller_first
+    def on_validation_error(exc: RequestValidationError) -> Response[dict[str, Any]]:
+        code, message = validation_error(exc.errors())
+        return error_response(app, HTTPStatus.BAD_REQUEST, code, message)
+
+    @app.exception_handler([binascii.Error, UnicodeDecodeError])
+    @caller_first
+    def on_undecodable_body(_: Exception) -> Response[dict[str, Any]]:
+        return error_response(app, HTTPStatus.BAD_REQUEST, "InvalidParameter", "The body is not valid base64 or UTF-8")
+
+    @app.exception_handler(ValueError)
+    @caller_first
+    def on_unreadable_body(exc: ValueError) -> Response[dict[str, Any]]:
+        # Powertools raises bare ValueErrors while reading a body it cannot parse (e.g. multipart without
+        # a boundary, found by schemathesis); nothing of ours raises one on purpose. A pydantic
+        # ValidationError is a ValueError too: one of our models refusing our own data is our fault.
+        if isinstance(exc, ValidationError):
+            return unexpected_error(app, exc)
+        return error_response(
+            app, HTTPStatus.BAD_REQUEST, "InvalidParameter", "The body could not be read", cause=type(exc).__name__
+        )
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    @caller_first
+    def on_unsupported_content_type(_: RequestUnsupportedContentType) -> Response[dict[str, Any]]:
+        return error_response(
+            app, HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", "Send the body as application/json"
+        )
+
+    @app.not_found
+    def on_not_found(_: NotFoundError) -> Response[dict[str, Any]]:
+        return error_response(app, HTTPStatus.NOT_FOUND, "ResourceNotFound", "No such route")
+
+    @app.exception_handler(Exception)
+    @caller_first
+    def on_unexpected(exc: Exception) -> Response[dict[str, Any]]:
+        return unexpected_error(app, exc)
 
 
 def malformed(kind: str, event: dict[str, Any], cause: str | None = None) -> dict[str, Any]:
