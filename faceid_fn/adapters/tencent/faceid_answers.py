@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import requests
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+from faceid_fn.adapters.tencent.credentials import CREDENTIALS_UNAVAILABLE
 from faceid_fn.domain.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE
 
 UPLOAD_FAILED = "UploadFailed"
 RATE_LIMITED = "RequestLimitExceeded"
-
 
 MESSAGES = {
     UPSTREAM_TIMEOUT: "FaceID did not answer within the time budget",
@@ -36,7 +39,7 @@ def unavailable(*, retryable: bool) -> Attempt:
 
 
 def upstream_attempt(code: str, message: str, request_id: str | None, idempotent: bool) -> Attempt:
-    retryable = code.startswith("RequestLimitExceeded") or (idempotent and code.startswith("InternalError"))
+    retryable = code.startswith(RATE_LIMITED) or (idempotent and code.startswith("InternalError"))
     return Attempt(code=code, message=message, request_id=request_id, retryable=retryable)
 
 
@@ -52,3 +55,21 @@ def attempt_from_body(data: Any, idempotent: bool) -> Attempt:
             return Attempt(code=UPSTREAM_UNAVAILABLE, message=MESSAGES[UPSTREAM_UNAVAILABLE], request_id=request_id)
         return upstream_attempt(error["Code"], str(error.get("Message", "")), request_id, idempotent)
     return Attempt(response=response, request_id=request_id)
+
+
+def attempt_from_sdk_exception(exc: TencentCloudSDKException, idempotent: bool) -> Attempt:
+    code = str(exc.code or "")
+    if code == "ClientNetworkError":
+        cause = exc.__context__
+        if isinstance(cause, requests.exceptions.ConnectTimeout):
+            return unavailable(retryable=True)
+        if isinstance(cause, requests.exceptions.Timeout):
+            return Attempt(code=UPSTREAM_TIMEOUT, message=MESSAGES[UPSTREAM_TIMEOUT])
+        return unavailable(retryable=True)
+    if code == "ServerNetworkError":  # HTTP status other than 200; the body is not ours to show
+        return unavailable(retryable=idempotent)
+    if code == CREDENTIALS_UNAVAILABLE:
+        return Attempt(code=code, message=str(exc.message))
+    if exc.requestId is None:  # raised by the SDK itself (parameters, credentials), not by FaceID
+        return unavailable(retryable=False)
+    return upstream_attempt(code, str(exc.message or ""), str(exc.requestId), idempotent)

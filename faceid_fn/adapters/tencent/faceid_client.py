@@ -18,15 +18,14 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 
 from faceid_fn.adapters.aws.pacing import Pacer, Saturated
 from faceid_fn.adapters.lifecycle import LazyClient
-from faceid_fn.adapters.tencent.credentials import CREDENTIALS_UNAVAILABLE, SecretsManagerCredential
+from faceid_fn.adapters.tencent.credentials import SecretsManagerCredential
 from faceid_fn.adapters.tencent.faceid_answers import (
     MESSAGES,
     RATE_LIMITED,
     UPLOAD_FAILED,
     Attempt,
     attempt_from_body,
-    unavailable,
-    upstream_attempt,
+    attempt_from_sdk_exception,
 )
 from faceid_fn.config import Settings
 from faceid_fn.domain.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, UpstreamError
@@ -287,26 +286,8 @@ class FaceId:
         try:
             data = self._client.call_json(action, params, headers={"X-TC-TraceId": trace_id})
         except TencentCloudSDKException as exc:
-            return self._from_sdk_exception(exc, idempotent)
+            return attempt_from_sdk_exception(exc, idempotent)
         except (KeyError, ValueError, TypeError):
             # 200 with a body that is not the API 3.0 envelope (no Response/RequestId, not JSON).
             return Attempt(code=UPSTREAM_UNAVAILABLE, message=MESSAGES[UPSTREAM_UNAVAILABLE])
         return attempt_from_body(data, idempotent)
-
-    @staticmethod
-    def _from_sdk_exception(exc: TencentCloudSDKException, idempotent: bool) -> Attempt:
-        code = str(exc.code or "")
-        if code == "ClientNetworkError":
-            cause = exc.__context__
-            if isinstance(cause, requests.exceptions.ConnectTimeout):
-                return unavailable(retryable=True)
-            if isinstance(cause, requests.exceptions.Timeout):
-                return Attempt(code=UPSTREAM_TIMEOUT, message=MESSAGES[UPSTREAM_TIMEOUT])
-            return unavailable(retryable=True)
-        if code == "ServerNetworkError":  # HTTP status other than 200; the body is not ours to show
-            return unavailable(retryable=idempotent)
-        if code == CREDENTIALS_UNAVAILABLE:
-            return Attempt(code=code, message=str(exc.message))
-        if exc.requestId is None:  # raised by the SDK itself (parameters, credentials), not by FaceID
-            return unavailable(retryable=False)
-        return upstream_attempt(code, str(exc.message or ""), str(exc.requestId), idempotent)
