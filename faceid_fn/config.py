@@ -88,8 +88,8 @@ class Settings(BaseModel):
     # COS buckets (<bucket>-<appid>) a caller's CompareImageUrl may name; empty or "*" = any in the region.
     faceid_cos_buckets: frozenset[str] = frozenset()
 
-    # -- the session ledger, completion events and webhooks (issue 11: ledger.py, completion.py, sweep.py,
-    # webhooks.py). SESSIONS_TABLE unset = no ledger: no owner-only reads, no events, no sweep.
+    # -- the session ledger, completion events and webhooks. SESSIONS_TABLE unset = no ledger: no owner-only
+    # reads, no events, no sweep.
     sessions_table: str | None = None
     # Each owner's folder: UPLOAD_PREFIX + owner + "/" (`reference/user-42/photo.jpg` is user-42's).
     upload_prefix: str = "reference/"

@@ -1,18 +1,5 @@
-"""The one Logger, Tracer and Metrics of the function (Powertools), shared by every module.
-
-Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE
-(set in serverless.yml), with the defaults below for tests and scripts.
-
-Tracing: with POWERTOOLS_TRACE_DISABLED unset (deployed), Tracer uses the X-Ray SDK: the `## call`
-subsegment of each FaceID call carries the annotations `faceid_request_id` and `faceid_outcome`, and each
-HTTP attempt is a subsegment of its own (the X-Ray SDK's `requests` patch, URLs without query strings).
-At init only `requests` is patched, which the Tencent SDK has imported anyway: Powertools' default,
-patch_all, imports botocore to patch it (about 40 ms of every cold start, see bench/README.md) although
-the function builds AWS clients only on the paths that use them. `trace_aws_clients()` patches botocore
-on the first such use (aws.bounded_config), so those calls are traced all the same.
-When tracing is off (local runs, tests, bench), the Tracer gets a do-nothing provider instead:
-Powertools' Tracer imports the whole X-Ray SDK even when disabled.
-"""
+"""The one Logger, Tracer and Metrics of the function (Powertools), shared by every module. Tracing
+patches `requests` at init and botocore on the first AWS client; off, the Tracer does nothing."""
 
 from __future__ import annotations
 

@@ -1,18 +1,5 @@
-"""Keep secrets out of logs: one formatter masks them in every structured log line.
-
-What is masked wherever it appears (messages, extra keys, exception text from the SDK):
-- query strings and userinfo of URLs (pre-signed COS URLs carry their signature there);
-- pre-signed URL parameters also when percent-encoded or outside a URL
-  (`q-signature`, `q-ak`, `x-cos-security-token`, `sign`);
-- values under keys that name a secret (`SecretKey`, `Token`, `Authorization`, the session token
-  headers `X-Amz-Security-Token` and `X-Aws-Parameters-Secrets-Token`, ...), and those headers' values
-  written out in text;
-- the literal values of the credentials in use, registered with `register_secret` (the Tencent
-  SecretKey and token, the webhook signing secret, the function's own AWS_SESSION_TOKEN and
-  AWS_SECRET_ACCESS_KEY);
-- a SecretId (under a key naming it, or a value registered with `register_secret_id`) but for its first
-  4 characters, enough to tell which key was used.
-"""
+"""Keep secrets out of logs: one formatter masks URL query strings, values under keys that name a secret,
+the credentials in use, and a SecretId but for its first 4 characters, wherever they appear."""
 
 from __future__ import annotations
 

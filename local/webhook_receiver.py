@@ -9,7 +9,7 @@
 - `POST /__receiver__/fail` `{"count": N, "status": 500}`: answer the next N deliveries with that status
   (tests: a receiver that fails, then recovers). `POST /__receiver__/reset` forgets everything.
 
-Loopback only; TCP_NODELAY on accepted sockets (DESIGN.md: http.server writes headers and body apart).
+Loopback only; TCP_NODELAY on accepted sockets (http.server writes headers and body apart).
 """
 
 from __future__ import annotations

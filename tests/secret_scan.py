@@ -1,4 +1,4 @@
-"""Whole-suite log scan: no test run may write a secret or personal data to its output (DESIGN.md,
+"""Whole-suite log scan: no test run may write a secret or personal data to its output (docs/operations.md,
 Observability).
 
 Collects what every test printed or logged (pytest's captured stdout, stderr and log records) and,

@@ -1,25 +1,5 @@
-"""Signed webhooks: each `Verification Completed` event, POSTed to WEBHOOK_URL per Standard Webhooks.
-
-An EventBridge rule hands the event to the delivery function (asynchronously). Only what the ledger
-knows is signed: the session's ledger item is read (strongly consistent) and must exist and hold the
-same final Status and Owner as the event; the body is then built from that item, not from the event.
-Anyone able to put on the bus or invoke the function can therefore only make a session's own outcome
-be sent again (same `webhook-id`). Anything else is dropped with one WARNING (`WebhookDropped`) and not
-retried.
-
-The body is `WebhookPayload` (`{"type": "verification.completed", "timestamp", "data": {...}}`), signed
-with the `standardwebhooks` package: `webhook-id` is `msg_<BizToken>` (the same for every attempt and
-every resend, so a receiver drops duplicates), `webhook-timestamp` is the attempt's time,
-`webhook-signature` is `v1,<base64 HMAC-SHA256>` over `id.timestamp.body` with the `whsec_...` secret
-(Secrets Manager WEBHOOK_SECRET_NAME through Powertools Parameters, cached; WEBHOOK_SECRET locally).
-
-One attempt has one deadline, ATTEMPT_DEADLINE_S for connecting, sending and reading the answer
-together (each socket read waits only for what is left of it), and reads at most MAX_ANSWER_BYTES of
-the answer: the status line and headers decide, the body is never read. A non-2xx answer, a redirect,
-or no answer in time raises `WebhookFailed`: Lambda retries the asynchronous invocation, then sends it
-to the function's on-failure queue. Nothing but the ledger's completion detail (no media, no OCR
-fields) is ever sent, and the secret is never logged.
-"""
+"""Signed webhooks (Standard Webhooks): what the ledger holds about a completed session, POSTed to
+WEBHOOK_URL in one attempt bounded by one deadline."""
 
 from __future__ import annotations
 

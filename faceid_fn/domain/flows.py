@@ -1,11 +1,5 @@
-"""The two FaceID web flows, and which actions each region offers: one table, checked at start-up.
-
-- `legacy` (withdrawn; only by choice): ApplyWebVerificationToken with a COS URL (S3 photos go through
-  CreateUploadUrl first), results from GetWebVerificationResult; the BizToken lives 7,200 s. Tencent's
-  page for it now says "This document is currently invalid" and the international SDK dropped it in 3.1.50.
-- `intl`: ApplyWebVerificationBizTokenIntl with the photo itself (base64, at most 8 MB encoded),
-  results from GetWebVerificationResultIntl; the BizToken lives 10 minutes, results stay 3 days. The default.
-"""
+"""The two FaceID web flows (intl, the default; legacy, withdrawn by Tencent) and the actions each region
+offers: one table, checked at start-up."""
 
 from __future__ import annotations
 
@@ -41,7 +35,7 @@ FLOWS: dict[FlowName, Flow] = {
 }
 
 # The FaceID actions each region offers, from the "This API only supports" line of each action's page
-# and the official SDK (DESIGN.md, "The current contract").
+# and the official SDK.
 Region = Literal["ap-singapore", "ap-jakarta", "ap-bangkok", "ap-hongkong", "sa-saopaulo"]
 REGIONS: tuple[Region, ...] = get_args(Region)  # every region some flow works in
 INTL_REGIONS = REGIONS  # the intl flow works in all of them

@@ -1,7 +1,5 @@
-"""Pydantic models of what crosses our boundaries: HTTP bodies and the error envelope.
-
-Field names follow the FaceID API (PascalCase), so a client can pass its values through unchanged.
-"""
+"""Pydantic models of what crosses our boundaries: HTTP bodies, upload summaries and the error envelope
+(field names as FaceID's, PascalCase, so that a client can pass its values through)."""
 
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ from faceid_fn.domain.page_config import PageOptions
 MD5_PATTERN = r"^[0-9a-fA-F]{32}$"
 
 # Models of the result read and of upload events are built (validators, serializers) on first use rather
-# than at import: the cold start of POST /verifications does not pay for them (about 25 ms; bench/README.md).
+# than at import: the cold start of POST /verifications does not pay for them (bench/README.md).
 BUILT_ON_FIRST_USE = ConfigDict(defer_build=True)
 
 

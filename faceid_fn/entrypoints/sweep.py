@@ -1,16 +1,4 @@
-"""The scheduled sweep: finds the final status of sessions nobody has read, so every session is announced.
-
-EventBridge invokes the sweep function every minute with a `Scheduled Event` (serverless.yml `schedule`). One
-run queries the ledger's `Pending` index for the sessions whose next look is due (never a scan), at most
-SWEEP_MAX_SESSIONS of them and only while the invocation has time left for one more FaceID call, and
-for each:
-- a session claimed but not announced (its event could not be sent): send the event again;
-- else read FaceID's result (at most SWEEP_RPS reads a second, each on a send slot booked with the
-  shared pacer, so the sweep never pushes live traffic past FaceID's 20 requests/s; a full pacer or a
-  throttle ends the run, the next minute goes on): a final status is settled (announced once); past the
-  token's expiry plus EXPIRY_GRACE_S a session FaceID still calls pending is settled as `expired`; else
-  the sweep looks again in a minute.
-"""
+"""The scheduled sweep: reads the outcome of sessions nobody has read, so that every session is announced."""
 
 from __future__ import annotations
 

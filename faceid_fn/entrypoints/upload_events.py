@@ -124,10 +124,10 @@ def check_region(source: ObjectSource, region: str) -> None:
         raise InvalidInput("InvalidParameterValue.Region", f"The bucket is not in {region}")
 
 
-# -- the session's ledger item (issue 11) ------------------------------------------------------------
+# -- the upload's owner -------------------------------------------------------------------------------
 
 OWNER_METADATA = "owner"
-# The form of a caller that is an OAuth client (api.caller_subject): never the owner of someone's photo.
+# The form of a caller that is an OAuth client (http/auth.caller_subject): never the owner of someone's photo.
 CLIENT_OWNER_PREFIX = "client:"
 
 

@@ -137,7 +137,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             owner = owner_of(record, source)  # before the start: a refused owner starts nothing; it is counted
             key, payload = source.idempotency_key, source.model_dump()
             session = start(request={"Key": key, "Source": payload, "TraceId": trace_id, "Owner": owner})
-            _record(session, source, owner)  # issue 11 hook: the session's ledger item, with its owner
+            _record(session, source, owner)  # the session's ledger item, with its owner
         except (ServiceError, StorageError) as exc:
             _failed(summary, source, exc.code, exc.message, _retryable(exc))
             continue

@@ -1,9 +1,5 @@
-"""The delivery function: the completion rule's `Verification Completed` event, as one signed webhook.
-
-An EventBridge rule hands the event to the delivery function (asynchronously). The webhook sender
-(faceid_fn/adapters/webhook_sender.py) signs only what the ledger holds and raises `WebhookFailed`
-when the receiver did not take it: Lambda retries the invocation, then parks it in the on-failure queue.
-"""
+"""The delivery function: the completion rule's `Verification Completed` event, handed to the webhook sender
+(a WebhookFailed makes Lambda retry the invocation, then park it in the on-failure queue)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-// The demo app's webhook panel (issue 11): after FaceID's redirect, shows the signed webhook that the
+// The demo app's webhook panel: after FaceID's redirect, shows the signed webhook that the
 // local receiver (local/webhook_receiver.py) got for this session, next to the outcome the app read.
 // The receiver's URL comes from `?webhooks=` once (then localStorage), like the API's `?api=`.
 (function () {

@@ -78,8 +78,8 @@ def test_journey_from_demo_app_to_outcome(stack: LocalStack, browser: Any, choic
         assert page.inner_text("#code") == code
         assert page.inner_text("#token") == token
         assert not page.is_visible("#refresh")  # a final status is not read again
-        assert page.locator("#webhook").count() == 1  # the place issue 11 fills
-        # AND the signed webhook that announced the outcome, as the local receiver got it (issue 11)
+        assert page.locator("#webhook").count() == 1  # the webhook panel
+        # AND the signed webhook that announced the outcome, as the local receiver got it
         page.wait_for_selector("#webhook.arrived", timeout=30_000)
         assert page.inner_text("#webhook-status").lower() == status
         assert page.inner_text("#webhook-id") == f"msg_{token}"

@@ -1,4 +1,4 @@
-"""What a new user meets first (issue 12): `make run` without root, a taken port that stops the stack
+"""What a new user meets first: `make run` without root, a taken port that stops the stack
 with a message, `make invoke`, and our envelope for unknown routes on the local stack."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The photo is read from COS and the session recorded in DynamoDB (one moto server on 127.0.0.1 plays both),
 FaceID is the emulator. Neither needs boto3 or botocore's client, signing or credential code: the COS GET
-and the ledger's PutItem are SigV4-signed by requests-aws4auth (bench/README.md, issue 13).
+and the ledger's PutItem are SigV4-signed by requests-aws4auth (bench/README.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """POST /verifications through handler.handler -> official SDK -> FaceID emulator over real HTTP.
 
-One test per row of the DESIGN error table that can occur on this path.
+One test per row of the error table (docs/http.md, Errors) that can occur on this path.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def test_faceid_parameter_errors_are_400_with_faceid_code(invoke: Invoke, emulat
 
 
 def test_error_with_charset_content_type_is_still_an_error(invoke: Invoke, emulator: Emulator) -> None:
-    # The SDK returns such an answer as if it were a result (DESIGN.md); we must not.
+    # The SDK returns such an answer as if it were a result; we must not.
     emulator.fault(code="InvalidParameterValue", content_type="application/json; charset=utf-8")
     response = invoke(http_event(body=start_body()))
     assert_error(response, 400, "InvalidParameterValue", request_id=faceid_request_id(emulator))
@@ -299,7 +299,7 @@ def test_unknown_event_is_answered_not_crashed(configure, lambda_context, emulat
     result = handler.handler(event, lambda_context)
     assert result["Error"]["Code"] == "UnsupportedEvent"
     assert emulator.calls == []
-    # The schedule is the sweep function's (issue 11); without a ledger there is nothing to sweep.
+    # The schedule is the sweep function's; without a ledger there is nothing to sweep.
     import background
 
     result = background.sweep({"detail-type": "Scheduled Event", "source": "aws.events"}, lambda_context)

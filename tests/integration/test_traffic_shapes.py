@@ -1,4 +1,4 @@
-"""Requests as API Gateway (REST and HTTP API), Function URLs and real clients send them (issue 12):
+"""Requests as API Gateway (REST and HTTP API), Function URLs and real clients send them:
 custom-domain base paths, form bodies, media types in any case, trailing slashes, tokens without `sub`,
 unknown routes, answers too large for Lambda, and the one WARNING line of each refused request.
 

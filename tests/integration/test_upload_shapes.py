@@ -1,4 +1,4 @@
-"""COS upload records as SCF delivers them (issue 12): a refused record names its object and carries
+"""COS upload records as SCF delivers them: a refused record names its object and carries
 its correlation id, two uploads of one key are two sessions, and a percent-encoded key is read."""
 
 from __future__ import annotations

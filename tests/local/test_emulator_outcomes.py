@@ -1,5 +1,5 @@
 """The emulator against Tencent's current contract: regions per action, the whole page Config, photo
-errors, 3-day results, and every outcome the hosted page offers (issue 10)."""
+errors, 3-day results, and every outcome the hosted page offers."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import hashlib
 
 from local import tc3
 
-# Signature v3 doc (CVM example); see DESIGN.md, "Facts about the upstream".
+# The example of Tencent Cloud's Signature v3 documentation (a CVM call).
 VECTOR_KEY = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"
 VECTOR_BODY = '{"Limit": 1, "Filters": [{"Values": ["\\u672a\\u547d\\u540d"], "Name": "instance-name"}]}'
 VECTOR_SIGNATURE = "72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168"

@@ -1,4 +1,4 @@
-"""The DESIGN error table, as far as it is decided by FaceID's error code."""
+"""The error table (docs/http.md, Errors), as far as it is decided by FaceID's error code."""
 
 from __future__ import annotations
 

@@ -1,41 +1,6 @@
-"""A thin DynamoDB client for the session ledger: the JSON protocol over `requests`, SigV4-signed.
-
-Why: `import boto3` and `boto3.client("dynamodb")` cost about 100 ms (loading the service model, building
-the client class), plus the first call through botocore's event machinery, on the first request of every
-instance, because the ledger records every start (bench/README.md, issue 13). DynamoDB's wire protocol is
-small: one POST of a JSON body per operation. This client speaks it directly, signed by the
-`requests-aws4auth` package (about 1 ms of imports; botocore's `SigV4Auth`, with `botocore.awsrequest` and
-`botocore.credentials`, took about 30 ms on every instance's first start), with no service model.
-
-What it does, as boto3's low-level client would for the ledger's calls:
-- `put_item`, `get_item`, `update_item`, `query`, `delete_item` (and `call(operation, params)` for any
-  other operation) take the same keyword arguments and return the same dict: DynamoDB's JSON answer
-  (attribute values in DynamoDB JSON, `{"S": ...}`, `{"N": "1"}`) plus `ResponseMetadata`. Not converted:
-  binary values (`B`, `BS`) stay base64 strings, where boto3 would give bytes (the ledger stores none).
-- POST to `https://dynamodb.<region>.amazonaws.com/`, or to `AWS_ENDPOINT_URL_DYNAMODB` /
-  `AWS_ENDPOINT_URL` when set (as botocore honours them, unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`),
-  with `X-Amz-Target: DynamoDB_20120810.<Operation>` and `Content-Type: application/x-amz-json-1.0`,
-  signed with AWS Signature Version 4 (service `dynamodb`) by `requests_aws4auth.AWS4Auth`; the tests
-  check each signature against botocore's, recomputed from what the server received.
-- Credentials: from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`:
-  what Lambda gives a function), read when the signer is built; only when the environment has none, from
-  a full botocore session's resolver chain (container credentials, profiles, IMDS...), refreshed before
-  each request where they expire (botocore is imported then only). `close()` forgets them as well as the
-  pooled connections (SnapStart's hooks call it): read again on next use.
-- Errors: an error answer raises `botocore.exceptions.ClientError` with `Error.Code` from the answer's
-  `__type` (after the `#`), and `Error.Message`; as boto3 does, of a subclass named after the code, which
-  `client.exceptions.<Code>` gives (`except client.exceptions.ConditionalCheckFailedException`).
-  Connection failures and timeouts raise botocore's `EndpointConnectionError`, `ConnectTimeoutError`,
-  `ReadTimeoutError` (all `BotoCoreError`).
-- Bounded: the connect and read timeouts of `faceid_fn.adapters.aws.client_config` (2 s, 5 s). Retries as boto3's
-  standard mode
-  for throttling and server errors (`ProvisionedThroughputExceededException`, `ThrottlingException`,
-  `RequestLimitExceeded`, `InternalServerError`, any 5xx) and for failed connections: at most
-  MAX_ATTEMPTS attempts, with full-jitter exponential back-off (random 0..50 ms, then 0..100 ms). A read
-  timeout is not retried (the write may have been done; and the budget stays within seconds).
-- Traced: on Lambda with tracing on, the X-Ray SDK's `requests` patch (applied at init, observability.py)
-  records each attempt as an HTTP subsegment (botocore's patch, which named the operation, is not involved).
-"""
+"""A thin DynamoDB client for the session ledger and the pacer: DynamoDB's JSON protocol over `requests`,
+SigV4-signed by `requests-aws4auth`, answering and failing as boto3's low-level client does (no boto3,
+no service model)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Exactly-once session starts with Powertools Idempotency on DynamoDB (off without a table).
-
-A retried HTTP request with the same `Idempotency-Key` and body, and an upload event delivered twice,
-get the stored answer instead of a second FaceID session. Records expire after IDEMPOTENCY_TTL_S
-(at most the BizToken's 7,200 s, so a replay never hands out a dead token).
-"""
+"""Exactly-once session starts with Powertools Idempotency on DynamoDB (off without a table): a retried
+`Idempotency-Key` with the same body, or an upload delivered twice, gets the stored answer."""
 
 from __future__ import annotations
 

@@ -1,17 +1,5 @@
-"""A limit per owner: at most N new sessions in each window of S seconds (FACEID_OWNER_STARTS), across instances.
-
-The count lives in the session ledger's table (SESSIONS_TABLE, which AUTH_REQUIRED already needs), one
-item per owner and window: key `starts#<S>#<window>#<owner>` (the owner as a SHA-256, so that any
-caller, however long its `sub`, makes a valid key, and no caller's id is written in clear; `anonymous`
-for requests and uploads that have no owner, all together), `Starts` (the count) and `RemoveAt` (the
-table's TTL, the window's end). Windows are fixed (they start at multiples of S since the epoch): an
-owner may start up to 2N across a window's edge, never more than N in one window.
-
-One conditional UpdateItem per start (ADD unless the count has reached N): a start over the limit writes
-nothing and gets `TooManySessions` with the seconds until the window ends. If DynamoDB cannot be used the
-start is refused (`StoreUnavailable`): a limit that cannot be checked does not hold, and a start needs the
-same table moments later for its ledger item anyway.
-"""
+"""A limit per owner: at most N new sessions in each window of S seconds (FACEID_OWNER_STARTS), counted in
+the session ledger's table for every instance, one conditional UpdateItem per start."""
 
 from __future__ import annotations
 

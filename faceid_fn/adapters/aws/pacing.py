@@ -1,19 +1,5 @@
-"""Pacing shared by every instance of the function, so a burst waits its turn instead of being throttled.
-
-FaceID allows 20 requests/s per action; every Lambda instance retrying on its own (faceid.py's back-off)
-spends several attempts per request in a burst. With FACEID_PACING_TABLE set, an instance that has
-been throttled (or is within PACING_HOLD_S of it) first books a send slot on one DynamoDB item per
-region and action: the item holds the next free slot time (GCRA, the "generic cell rate algorithm"
-with no burst tolerance), each booking moves it on by 1/FACEID_PACING_RPS, and the request sleeps until
-its slot; the first slots after a throttle are a second later, when the second FaceID counted as full
-has passed. Outside bursts nothing is booked, so the quiet path costs no DynamoDB call. The calls go through
-the session ledger's thin DynamoDB client (faceid_fn/adapters/aws/dynamodb.py), not boto3.
-
-One conditional UpdateItem books a slot; a second one is needed only when the item is idle (its next
-free slot already passed) and the two race. A request whose slot would be further away than it may wait
-gets `Saturated` with the seconds until a booking could succeed (the 429's Retry-After). If DynamoDB
-cannot be used, pacing steps aside (`None`) and the caller falls back to its back-off.
-"""
+"""Send slots shared by every instance, booked on DynamoDB while FaceID throttles, so that a burst waits its
+turn instead of being throttled (one item per region and action, GCRA without burst tolerance)."""
 
 from __future__ import annotations
 

@@ -50,11 +50,10 @@ class Cos:
 
     def read(self, bucket: str, key: str, version_id: str | None, max_bytes: int) -> bytes:
         """The object's bytes: a GET signed with the current Tencent credentials (AWS Signature V4, service
-        `s3`, the COS region), as boto3's `get_object` would send it, with the same bounds: the connect and
-        read timeouts and attempts of faceid_fn.adapters.aws.client_config, one more attempt after a failed
-        connection, a timeout,
-        a 5xx or a 429 (after a random pause of up to 100 ms). Refuses, without reading it, an object over
-        `max_bytes`. StorageError as `read_object`'s; nothing of the URL or the signature in its message."""
+        `s3`, the COS region), as boto3's `get_object` would send it, with the same bounds (client_config's
+        timeouts and attempts: one more after a failed connection, a timeout, a 5xx or a 429, following a
+        random pause of up to 100 ms). Refuses, without reading it, an object over `max_bytes`. StorageError
+        as `read_object`'s; nothing of the URL or the signature in its message."""
         if self.settings.cos_endpoint:  # a local S3-compatible stand-in (tests): path-style addressing
             url = f"{self.settings.cos_endpoint}/{bucket}/{quote(key)}"
         else:

@@ -1,20 +1,5 @@
-"""Tencent credentials for the SDK: from the environment, or from AWS Secrets Manager.
-
-With FACEID_CREDENTIALS_SECRET set, the SDK asks `get_credential_info()` before signing each request;
-the secret (JSON `{"SecretId", "SecretKey"[, "Token"]}`) is read and cached, so a rotated secret is used
-without a redeploy, within FACEID_CREDENTIALS_MAX_AGE_S. Two ways to read it:
-
-- the AWS Parameters and Secrets Lambda Extension (a layer: an HTTP endpoint on localhost, authenticated
-  with the function's AWS_SESSION_TOKEN), through `requests`, which the Tencent SDK imports anyway: no
-  boto3 import and no AWS client to build on the cold path. The extension caches the secret for
-  SECRETS_MANAGER_TTL seconds, so this module caches it for the rest of the max age only
-  (FACEID_CREDENTIALS_MAX_AGE_S - SECRETS_MANAGER_TTL): a rotation still shows within the max age;
-- Powertools Parameters (boto3) when the extension is not there (no layer, no session token, nothing
-  listening), cached for the max age.
-
-If a refresh fails, the last good value is kept (and the failure logged) rather than failing requests
-that it can still sign.
-"""
+"""Tencent credentials for the SDK: from the environment, or from Secrets Manager (the Parameters and
+Secrets extension, else Powertools Parameters), read again within FACEID_CREDENTIALS_MAX_AGE_S."""
 
 from __future__ import annotations
 

@@ -86,12 +86,12 @@ def post_verification(
     else:
         request = {"Body": body.model_dump(mode="json", by_alias=True), "TraceId": trace_id, "Owner": subject}
         session = start_keyed(request=request)
-    # Issue 11 hook: the session's ledger item (its owner reads it; its outcome is announced once).
+    # The session's ledger item: its owner reads it, and its outcome is announced once.
     record_session(
         container.ledger(), container.settings(), session=session, owner=subject, source=SessionSource(Type="http")
     )
     # Serialized here (the documented 201 schema is Session, above): the validation middleware's
-    # generic encoder is the costliest step of a warm request (bench/warm.py).
+    # generic encoder is the costliest step of a warm request (bench/README.md).
     return Response(
         status_code=HTTPStatus.CREATED, content_type=content_types.APPLICATION_JSON, body=session.model_dump_json()
     )
@@ -124,7 +124,7 @@ def get_verification(
     subject = require_caller(router.current_event.raw_event)  # before the ledger or FaceID
     settings, ledger = container.settings(), container.ledger()
     announced = False
-    if settings.auth_required:  # issue 11 hook: only the session's owner reads it; others get "unknown"
+    if settings.auth_required:  # only the session's owner reads it; others get "unknown"
         record = check_owner(biz_token, subject, ledger)
         announced = is_final(record.Status)
     result = read_result(
@@ -134,7 +134,7 @@ def get_verification(
         trace_id=logger.get_correlation_id() or request_id_of(router.current_event.raw_event, router.lambda_context),
         include_media=include == "media",
     )
-    if not announced:  # issue 11 hook: the first final status read is announced, once
+    if not announced:  # the first final status read is announced, once
         offer_result(result, ledger=ledger, publisher=container.publisher())
     if include == "media" and len(result.model_dump_json()) > MAX_BODY_BYTES:
         # Lambda would refuse the answer with a platform error (a bare 502/500 at the gateway).
