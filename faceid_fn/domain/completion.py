@@ -142,7 +142,8 @@ def offer_result(
     publisher: CompletionPublisher,
     status: str | None = None,
 ) -> bool:
-    """`settle` a result just read (optionally under another final `status`, e.g. the sweep's `expired`)."""
+    """`offer_status` for a result just read (optionally under another final `status`, e.g. the sweep's
+    `expired`)."""
     if ledger is None:
         return False
     return offer_status(

@@ -25,7 +25,7 @@ _UNSAFE_IN_KEYS = re.compile(r"[\x00-\x1f\x7f%\\]")
 
 def check_photo_owner(image_url: str, owner: str | None, prefix: str) -> None:
     """PhotoNotOwned unless the object behind a checked COS URL, its key decoded exactly as it is read
-    (storage.cos_location), lies in `owner`'s own folder. Nothing is read: the answer is the same whether
+    (photos.cos_location), lies in `owner`'s own folder. Nothing is read: the answer is the same whether
     the object exists or not."""
     _, key = cos_location(image_url)
     safe = not _UNSAFE_IN_KEYS.search(key) and all(part not in ("", ".", "..") for part in key.split("/"))

@@ -31,7 +31,7 @@ PhotoReader = Callable[[str], bytes]
 
 
 class StartLimit(Protocol):
-    """Counts a new session against its owner (None: no owner), or refuses it (limits.py)."""
+    """Counts a new session against its owner (None: no owner), or refuses it (FACEID_OWNER_STARTS)."""
 
     def admit(self, owner: str | None) -> None: ...
 

@@ -92,7 +92,7 @@ class Ledger:
             logger.warning("session ledger unavailable", extra={"error": error_code(exc), "biz_token": biz_token})
             raise StoreUnavailable("StoreUnavailable", "The session ledger is unavailable") from None
         item = answer.get("Item")
-        return SessionRecord.from_item(item) if item else None
+        return _record_of(item) if item else None
 
     def claim(
         self,
@@ -135,7 +135,7 @@ class Ledger:
             )
         except client.exceptions.ConditionalCheckFailedException:
             return None  # announced (or being announced) by someone else, or not in the ledger
-        return SessionRecord.from_item(answer["Attributes"])
+        return _record_of(answer["Attributes"])
 
     def announced(self, biz_token: str) -> None:
         """The completion event is out: the session leaves the sweep's index."""
@@ -191,8 +191,29 @@ class Ledger:
             ScanIndexForward=True,
             Limit=limit,
         )
-        return [SessionRecord.from_item(item) for item in answer.get("Items", [])]
+        return [_record_of(item) for item in answer.get("Items", [])]
 
 
 def _string_or_null(value: str | None) -> dict[str, Any]:
     return {"S": value} if value else {"NULL": True}
+
+
+def _record_of(item: dict[str, Any]) -> SessionRecord:
+    """A session from its item (DynamoDB's attribute values)."""
+    code = item.get("ErrorCode", {}).get("N")
+    return SessionRecord(
+        BizToken=item["BizToken"]["S"],
+        Owner=item.get("Owner", {}).get("S"),
+        Source={k: v.get("S", "") for k, v in item.get("Source", {}).get("M", {}).items()},
+        Flow=item.get("Flow", {}).get("S", ""),
+        Region=item.get("Region", {}).get("S", ""),
+        CreatedAt=item.get("CreatedAt", {}).get("S", ""),
+        TokenExpiresAt=int(item.get("TokenExpiresAt", {}).get("N", "0")),
+        Status=item.get("Status", {}).get("S", PENDING),
+        ErrorCode=int(code) if code is not None else None,
+        CompletedAt=item.get("CompletedAt", {}).get("S"),
+        ErrorMsg=item.get("ErrorMsg", {}).get("S"),
+        Extra=item.get("Extra", {}).get("S"),
+        ResultRequestId=item.get("ResultRequestId", {}).get("S"),
+        SweepAt=int(item["SweepAt"]["N"]) if "SweepAt" in item else None,
+    )

@@ -39,7 +39,7 @@ def _base_paths() -> tuple[str, ...]:
     try:
         return container.settings().api_base_paths
     except ConfigError:  # only `make openapi` builds routes without a configuration (a function stops
-        return ()  # at cold start on a bad one: handler.py, container.warm_up)
+        return ()  # at cold start on a bad one: handler.py, container.check_configuration)
 
 
 # One trailing-slash rule for the three triggers: Powertools' REST resolver ignores trailing slashes

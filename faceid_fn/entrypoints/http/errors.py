@@ -155,7 +155,7 @@ def register_error_handlers(app: ApiGatewayResolver) -> None:
     @app.exception_handler(ServiceError)
     @caller_first
     def on_service_error(exc: ServiceError) -> Response[dict[str, Any]]:
-        # FaceID's own refusals were logged with their code by the call (faceid.py): not twice.
+        # FaceID's own refusals were logged with their code by the call (faceid_client.py): not twice.
         logged = isinstance(exc, UpstreamError)
         return error_response(app, exc.status, exc.code, exc.message, exc.request_id, exc.headers, logged=logged)
 
