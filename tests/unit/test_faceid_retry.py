@@ -83,6 +83,29 @@ def test_backoff_never_sleeps_past_the_budget() -> None:
     assert sum(sleeps) < 2.0
 
 
+def test_a_back_off_that_ran_long_answers_with_what_the_last_attempt_met() -> None:
+    # GIVEN FaceID cannot be reached, and a host so busy that each back-off sleeps 2 s past what was asked
+    client = ScriptedClient([TencentCloudSDKException("ClientNetworkError", "connection refused")])
+    sleeps: list[float] = []
+    clock = FakeClock(sleeps)
+
+    def long_sleep(seconds: float) -> None:
+        clock.sleep(seconds + 2.0)
+
+    faceid = FaceId(
+        client,  # type: ignore[arg-type]
+        timeout_s=1.0,
+        sleep=long_sleep,
+        jitter=lambda: 1.0,
+        clock=lambda: clock.now,
+    )
+    # WHEN a call is made THEN the answer is the unreachable upstream it met (502), not a timeout (504)
+    with pytest.raises(UpstreamError) as raised:
+        faceid.call("X", {}, trace_id="t", idempotent=True)
+    assert raised.value.code == "UpstreamUnavailable"
+    assert client.calls == 1
+
+
 def test_each_attempt_gets_the_remaining_budget_as_its_timeout() -> None:
     client = ScriptedClient([OK])
     gateway(client, [], timeout_s=5.0).call("X", {}, trace_id="t", idempotent=False)

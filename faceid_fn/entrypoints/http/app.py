@@ -67,9 +67,10 @@ class _FunctionUrlResolver(LambdaFunctionUrlResolver):
         return ApiGatewayResolver._compile_regex(rule, _ANY_TRAILING_SLASHES)  # type: ignore[no-any-return]
 
 
-# A resolver holds the request it is serving (event, context, matched route). Lambda serves one request
-# at a time per instance; threads of one process (the tests' concurrent callers, a threaded local server)
-# each get resolvers of their own instead of sharing that state.
+# A resolver holds the route it matched for the request it is serving, and clears it when done. Lambda
+# serves one request at a time per instance; threads of one process each get their own resolver, so one
+# thread's end of a request does not clear another's route. Powertools keeps the current event itself on
+# its class, shared by every thread: concurrent callers that need more run as processes, as on Lambda.
 _RESOLVERS = threading.local()
 _KINDS: dict[str, Callable[..., ApiGatewayResolver]] = {
     "rest": _RestResolver,
