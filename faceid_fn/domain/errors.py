@@ -65,19 +65,43 @@ class UpstreamError(ServiceError):
             "UnsupportedRegion",
             "ActionOffline",
             "CredentialsUnavailable",
+            RULE_ID_NOT_EXIST,
         )
 
 
 UPSTREAM_UNAVAILABLE = "UpstreamUnavailable"
 UPSTREAM_TIMEOUT = "UpstreamTimeout"
+# FACEID_RULE_ID names no process of the console: our configuration, not the caller's input.
+RULE_ID_NOT_EXIST = "InvalidParameterValue.RuleIdNotExist"
 
 _CLIENT_CODES = ("InvalidParameter", "MissingParameter", "UnknownParameter")
+
+# FaceID's throttling codes: API 3.0's common ones (the official SDK retries the first three) and FaceID's
+# own "The number of calls exceeded the limit". Another RequestLimitExceeded.* Tencent adds is one too.
+THROTTLING_CODES = frozenset(
+    {
+        "RequestLimitExceeded",
+        "RequestLimitExceeded.UinLimitExceeded",
+        "RequestLimitExceeded.GlobalRegionUinLimitExceeded",
+        "RequestLimitExceeded.IPLimitExceeded",
+        "FailedOperation.RequestLimitExceeded",
+    }
+)
+
+
+def is_throttle(code: str | None) -> bool:
+    """FaceID refused the call for its rate: retried after a back-off or a send slot, 429 in the end."""
+    return code is not None and (code in THROTTLING_CODES or code.startswith("RequestLimitExceeded"))
 
 
 def upstream_status(code: str) -> HTTPStatus:
     """HTTP status for a FaceID error code (or one of our two transport codes)."""
     if code == UPSTREAM_TIMEOUT:
         return HTTPStatus.GATEWAY_TIMEOUT
+    if is_throttle(code):
+        return HTTPStatus.TOO_MANY_REQUESTS
+    if code == RULE_ID_NOT_EXIST:
+        return HTTPStatus.BAD_GATEWAY
     if code == "InvalidParameterValue.BizTokenIllegal":
         return HTTPStatus.NOT_FOUND  # unknown token
     if code == "InvalidParameterValue.BizTokenExpired":
@@ -88,8 +112,6 @@ def upstream_status(code: str) -> HTTPStatus:
         return HTTPStatus.BAD_REQUEST
     if code.startswith("ResourceNotFound"):
         return HTTPStatus.NOT_FOUND
-    if code.startswith("RequestLimitExceeded"):
-        return HTTPStatus.TOO_MANY_REQUESTS
     if code.startswith("UnauthorizedOperation"):
         return HTTPStatus.SERVICE_UNAVAILABLE
     # AuthFailure.* (our credentials), InternalError*, network errors, anything unknown.

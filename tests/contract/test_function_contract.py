@@ -133,3 +133,15 @@ def test_the_sdks_documents_are_flat_strings_as_the_function_assumes() -> None:
         for field, spec in models[document].items():
             if spec["type"] != "str":
                 assert {s["type"] for s in models[spec["type"]].values()} == {"str"}, f"{document}.{field}"
+
+
+def test_the_function_and_the_emulator_share_the_photo_limit_and_the_throttling_codes() -> None:
+    # One figure for the photo (base64 characters), and every throttling code the emulator can answer is
+    # one the function backs off from (and no other).
+    from faceid_fn.domain.errors import THROTTLING_CODES
+    from faceid_fn.domain.flows import INTL_MAX_BASE64_CHARS
+    from local.emulator import INTL_MAX_BASE64
+    from local.emulator import THROTTLING_CODES as EMULATED
+
+    assert INTL_MAX_BASE64_CHARS == INTL_MAX_BASE64
+    assert set(EMULATED) == THROTTLING_CODES

@@ -19,6 +19,10 @@ from faceid_fn.domain.errors import UpstreamError, upstream_status
         ("ResourceNotFound.BizToken", 404),
         ("RequestLimitExceeded", 429),
         ("RequestLimitExceeded.UinLimitExceeded", 429),
+        ("RequestLimitExceeded.GlobalRegionUinLimitExceeded", 429),
+        ("RequestLimitExceeded.IPLimitExceeded", 429),
+        ("FailedOperation.RequestLimitExceeded", 429),
+        ("InvalidParameterValue.RuleIdNotExist", 502),
         ("UnauthorizedOperation.Nonactivated", 503),
         ("UnauthorizedOperation.Arrears", 503),
         ("AuthFailure.SignatureFailure", 502),
@@ -36,12 +40,18 @@ def test_status_for_each_upstream_code(code: str, status: int) -> None:
 
 def test_throttling_tells_the_caller_when_to_retry() -> None:
     assert UpstreamError("RequestLimitExceeded", "slow down").headers == {"Retry-After": "1"}
+    assert UpstreamError("FailedOperation.RequestLimitExceeded", "slow down").headers == {"Retry-After": "1"}
     assert UpstreamError("InternalError", "oops").headers == {}
 
 
 @pytest.mark.parametrize(
     ("code", "ours"),
-    [("AuthFailure.SignatureFailure", True), ("InvalidAction", True), ("InvalidParameterValue", False)],
+    [
+        ("AuthFailure.SignatureFailure", True),
+        ("InvalidAction", True),
+        ("InvalidParameterValue.RuleIdNotExist", True),
+        ("InvalidParameterValue", False),
+    ],
 )
 def test_credential_and_configuration_failures_are_ours_to_fix(code: str, ours: bool) -> None:
     assert UpstreamError(code, "x").is_our_fault is ours

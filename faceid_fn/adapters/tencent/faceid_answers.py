@@ -9,7 +9,7 @@ import requests
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from faceid_fn.adapters.tencent.credentials import CREDENTIALS_UNAVAILABLE
-from faceid_fn.domain.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE
+from faceid_fn.domain.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, is_throttle
 
 UPLOAD_FAILED = "UploadFailed"
 RATE_LIMITED = "RequestLimitExceeded"
@@ -39,7 +39,7 @@ def unavailable(*, retryable: bool) -> Attempt:
 
 
 def upstream_attempt(code: str, message: str, request_id: str | None, idempotent: bool) -> Attempt:
-    retryable = code.startswith(RATE_LIMITED) or (idempotent and code.startswith("InternalError"))
+    retryable = is_throttle(code) or (idempotent and code.startswith("InternalError"))
     return Attempt(code=code, message=message, request_id=request_id, retryable=retryable)
 
 

@@ -28,7 +28,7 @@ from faceid_fn.adapters.tencent.faceid_answers import (
     attempt_from_sdk_exception,
 )
 from faceid_fn.config import Settings
-from faceid_fn.domain.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, UpstreamError
+from faceid_fn.domain.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, UpstreamError, is_throttle
 from faceid_fn.domain.flows import APPLY_INTL, APPLY_LEGACY, CREATE_UPLOAD_URL
 from faceid_fn.observability import logger, metrics, tracer
 
@@ -230,7 +230,7 @@ class FaceId:
             if result.code is None or not result.retryable:
                 break
             base, cap = BACKOFF_BASE_S, BACKOFF_CAP_S
-            if result.code.startswith(RATE_LIMITED):
+            if is_throttle(result.code):
                 metrics.add_metric(name="UpstreamThrottled", unit="Count", value=1)
                 if self._pacer is not None and not store_failed:
                     # The next attempt books a send slot instead of backing off: at least a second from now
