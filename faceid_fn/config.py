@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from faceid_fn.domain.flows import FLOWS, REGIONS, FlowName, Region, capability_problem
+from faceid_fn.domain.flows import FLOWS, REGIONS, FlowName, Region, capability_problem, failover_problem
 from faceid_fn.domain.loopback import is_loopback
-from faceid_fn.domain.page_config import IntlConfig
+from faceid_fn.domain.page_config import IntlConfig, RuleId
+from faceid_fn.domain.photos import cos_bucket_names
 
 # The FaceID API 3.0 endpoint for the international regions.
 OFFICIAL_ENDPOINT = "https://faceid.intl.tencentcloudapi.com"
@@ -31,8 +32,6 @@ MAX_OWNER_WINDOW_S = 86_400
 
 # A base path of an API mapping: segments of letters, digits and -._~ (no regex, no parameters).
 _BASE_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
-# A COS bucket's full name: <bucket>-<appid> (lower-case letters, digits, '-'; the APPID is digits).
-_COS_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]{5,}")
 
 
 class ConfigError(RuntimeError):
@@ -58,6 +57,10 @@ class Settings(BaseModel):
     faceid_flow: FlowName = "intl"
     # Page configuration sent with the intl flow (WebVerificationConfigIntl), as JSON.
     faceid_intl_config: IntlConfig = IntlConfig()
+    # The console's business process (RuleId) every intl start names; unset = none sent.
+    faceid_rule_id: RuleId = None
+    # Where a start goes, in order, when FaceID fails in FACEID_REGION; none by default (data residency).
+    faceid_failover_regions: tuple[Region, ...] = ()
 
     # True when API Gateway authenticates callers (serverless.yml `auth: jwt`): a request that
     # reaches the function without the authorizer's claims is refused.
@@ -160,9 +163,9 @@ class Settings(BaseModel):
             raise ValueError("must be https (plain http is allowed for 127.0.0.1/localhost only)")
         return value.strip()
 
-    @field_validator("faceid_redirect_hosts", mode="before")
+    @field_validator("faceid_redirect_hosts", "faceid_failover_regions", mode="before")
     @classmethod
-    def _split_hosts(cls, value: object) -> object:
+    def _split_names(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(h.strip().lower().rstrip(".") for h in value.split(",") if h.strip())
         return value
@@ -195,21 +198,15 @@ class Settings(BaseModel):
     @field_validator("faceid_cos_buckets", mode="before")
     @classmethod
     def _split_buckets(cls, value: object) -> object:
-        if isinstance(value, str):
-            names = {b.strip().lower() for b in value.split(",") if b.strip()}
-            if names == {"*"}:
-                return frozenset()
-            for name in names:
-                if not _COS_BUCKET.fullmatch(name):
-                    raise ValueError(
-                        f"must be COS bucket names as <bucket>-<appid>, comma-separated, or * (not {name[:64]!r})"
-                    )
-            return frozenset(names)
-        return value
+        return cos_bucket_names(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _region_offers_the_flow(self) -> Settings:
-        problem = capability_problem(self.faceid_region, self.faceid_flow, self.s3_uploads)
+    def _regions_offer_the_flow(self) -> Settings:
+        problem = capability_problem(self.faceid_region, self.faceid_flow, self.s3_uploads) or failover_problem(
+            self.regions, self.faceid_flow, self.s3_uploads, ledger=bool(self.sessions_table)
+        )
+        if self.faceid_rule_id and self.faceid_flow == "legacy":
+            problem = "FACEID_RULE_ID needs FACEID_FLOW=intl (ApplyWebVerificationToken takes no RuleId)"
         if problem:
             raise ValueError(problem)
         return self
@@ -257,6 +254,15 @@ class Settings(BaseModel):
         return self
 
     @property
+    def regions(self) -> tuple[Region, ...]:
+        return (self.faceid_region, *self.faceid_failover_regions)  # where a start may be made, in order
+
+    @property
+    def takes_photo(self) -> bool:
+        """A start compares the selfie with the caller's photo: the legacy flow, or CheckMode 2 (the default)."""
+        return self.faceid_flow == "legacy" or self.faceid_intl_config.compares_with_photo
+
+    @property
     def replay_ttl_s(self) -> int:
         """How long an idempotent answer is replayed: IDEMPOTENCY_TTL_S, but never past the life of the
         BizToken it carries (7,200 s legacy, 10 minutes intl)."""
@@ -276,8 +282,8 @@ def _one_line(exc: ValidationError) -> str:
         head, *rest = [str(part) for part in err["loc"]] or [""]
         name = ".".join([head.upper(), *rest])
         message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "literal_error" and name == "FACEID_REGION":
-            message = f"must be one of {', '.join(REGIONS)}"
+        if err["type"] == "literal_error" and head in ("faceid_region", "faceid_failover_regions"):
+            name, message = head.upper(), f"must be one of {', '.join(REGIONS)}"
         if err["type"] == "missing":
             message = "is required"
         problems.append(f"{name} {message}" if name else message)

@@ -54,7 +54,7 @@ def record_session(
             owner=owner,
             source=source.model_dump(exclude_none=True),
             flow=settings.faceid_flow,
-            region=settings.faceid_region,
+            region=session.Region or settings.faceid_region,  # where it was started, and is read
             expires_at=session.ExpiresAt,
         )
 

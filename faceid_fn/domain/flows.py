@@ -86,3 +86,17 @@ def capability_problem(region: str, flow: FlowName, s3_uploads: bool) -> str | N
     elif flow == "legacy" and region in INTL_REGIONS:
         hint = " (use FACEID_FLOW=intl)"
     return f"FaceID in {region} does not offer {', '.join(missing)}, which FACEID_FLOW={flow} needs{hint}"
+
+
+def failover_problem(regions: tuple[str, ...], flow: FlowName, s3_uploads: bool, *, ledger: bool) -> str | None:
+    """Why FACEID_FAILOVER_REGIONS (regions[1:], after FACEID_REGION) cannot work, or None."""
+    failovers = regions[1:]
+    if not failovers:
+        return None
+    if len(set(regions)) != len(regions):
+        return "FACEID_FAILOVER_REGIONS must name each region once, and not FACEID_REGION"
+    if flow == "legacy":  # its COS URL must be in the region of the call (ApplyWebVerificationToken's page)
+        return "FACEID_FAILOVER_REGIONS needs FACEID_FLOW=intl (the legacy flow's photo is bound to one region)"
+    if not ledger:  # a session is read where it was started, which only the ledger knows
+        return "FACEID_FAILOVER_REGIONS needs SESSIONS_TABLE (it records the region each session was started in)"
+    return next(filter(None, (capability_problem(region, flow, s3_uploads) for region in failovers)), None)

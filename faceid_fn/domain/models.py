@@ -6,15 +6,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from faceid_fn.domain.page_config import PageOptions
 
 MD5_PATTERN = r"^[0-9a-fA-F]{32}$"
+PHOTO_PAIR = "CompareImageUrl and CompareImageMd5 go together: send both or neither"
 
 # Models of the result read and of upload events are built (validators, serializers) on first use rather
 # than at import: the cold start of POST /verifications does not pay for them (bench/README.md).
 BUILT_ON_FIRST_USE = ConfigDict(defer_build=True)
+
+
+_PHOTO_RULE = (
+    "Required where the server compares the selfie with a photo of yours (FACEID_FLOW=legacy, or "
+    "FACEID_INTL_CONFIG.CheckMode 2, the default); refused (400) in CheckMode 1 (the person's identity "
+    "document is the reference), 3 (liveness only) and 4 (the document only)."
+)
 
 
 class StartVerification(BaseModel):
@@ -22,13 +30,16 @@ class StartVerification(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    CompareImageUrl: str = Field(
+    CompareImageUrl: str | None = Field(
+        default=None,
         min_length=1,
         max_length=4096,
         description="https URL of the reference photo in Tencent COS (same region as the function), "
-        "or a ResourceUrl from CreateUploadUrl; a percent-encoded URL is decoded once.",
+        "or a ResourceUrl from CreateUploadUrl; a percent-encoded URL is decoded once. " + _PHOTO_RULE,
     )
-    CompareImageMd5: str = Field(pattern=MD5_PATTERN, description="MD5 of the photo, 32 hex digits.")
+    CompareImageMd5: str | None = Field(
+        default=None, pattern=MD5_PATTERN, description="MD5 of the photo, 32 hex digits. " + _PHOTO_RULE
+    )
     RedirectUrl: str | None = Field(
         default=None,
         max_length=2048,
@@ -47,6 +58,12 @@ class StartVerification(BaseModel):
         "Security options (CheckMode, SecurityLevel, ...) are set server-side in FACEID_INTL_CONFIG.",
     )
 
+    @model_validator(mode="after")
+    def _photo_and_md5_together(self) -> StartVerification:
+        if (self.CompareImageUrl is None) != (self.CompareImageMd5 is None):
+            raise ValueError(PHOTO_PAIR)
+        return self
+
 
 class Session(BaseModel):
     """Answer of `POST /verifications` (201)."""
@@ -55,6 +72,12 @@ class Session(BaseModel):
     VerificationUrl: str
     RequestId: str
     ExpiresAt: datetime = Field(description="When the BizToken stops being usable (UTC).")
+    # None only in an answer stored (Idempotency-Key) before the region was recorded: FACEID_REGION's.
+    Region: str | None = Field(
+        default=None,
+        description="The FaceID region that started the session, where the person's data is processed: "
+        "FACEID_REGION, or one of FACEID_FAILOVER_REGIONS when FaceID failed there.",
+    )
 
 
 StatusName = Literal["pending", "passed", "failed", "expired", "abandoned", "error"]

@@ -5,10 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 LanguageCode = Literal["th", "en", "zh-cn", "zh-tc", "id"]
 ActionListValue = Annotated[str, Field(pattern=r"^(blink|mouth|nod|shake)(,(blink|mouth|nod|shake))?$")]
+# A business process of the eKYC console, sent as RuleId ("" = none).
+RuleId = Annotated[
+    Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] | None, BeforeValidator(lambda v: v or None)
+]
+# WebVerificationConfigIntl.CheckMode (official SDK): 1 OCR + liveness + comparison with the document's
+# photo, 2 liveness + comparison with CompareImageBase64, 3 liveness, 4 OCR; unset means 2.
+DEFAULT_CHECK_MODE = 2
+PHOTO_CHECK_MODES = frozenset({2})
+CHECK_MODES = {
+    1: "the person's identity document is the reference",
+    2: "liveness, and the selfie compared with your photo",
+    3: "liveness only",
+    4: "the identity document only",
+}
 WARNING_CODES = ("-9101", "-9102", "-9103", "-9104", "-9107", "-9108", "-9109")
 IdCardType = Literal[
     "HKIDCard",
@@ -43,7 +57,7 @@ class IntlConfig(PageOptions):
 
     AutoSkipStartPage: bool | None = None
     AutoSkip: bool | None = None
-    CheckMode: Literal[1, 2, 3, 4] | None = None  # 1 OCR+liveness+compare, 2 liveness+compare, 3 liveness, 4 OCR
+    CheckMode: Literal[1, 2, 3, 4] | None = None  # see DEFAULT_CHECK_MODE
     IDCardType: IdCardType | None = None
     DisableCheckOcrWarnings: bool | None = None
     SecurityLevel: Literal[1, 2, 3, 4] | None = None  # silent, action, light, action + light
@@ -70,6 +84,15 @@ class IntlConfig(PageOptions):
         if self.ActionList is not None and self.SecurityLevel not in (2, 4):
             raise ValueError("ActionList needs SecurityLevel 2 or 4")
         return self
+
+    @property
+    def check_mode(self) -> int:
+        return self.CheckMode or DEFAULT_CHECK_MODE
+
+    @property
+    def compares_with_photo(self) -> bool:
+        """Only CheckMode 2 compares the selfie with a photo the app sends (1 with the person's document)."""
+        return self.check_mode in PHOTO_CHECK_MODES
 
     def params(self, page: PageOptions | None = None) -> dict[str, object]:
         """The Config to send: the server's options, with the caller's presentation options over them."""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import unquote, urlsplit
 
 from faceid_fn.domain.errors import InvalidInput
 
+# A COS bucket's full name: <bucket>-<appid> (lower-case letters, digits, '-'; the APPID is digits).
+_COS_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]{5,}")
 _MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
 
 
@@ -28,3 +31,14 @@ def cos_location(url: str) -> tuple[str, str]:
     """(bucket, key) of a checked COS object URL (https://<bucket>-<appid>.cos.<region>.myqcloud.com/<key>)."""
     parts = urlsplit(url)
     return (parts.hostname or "").split(".cos.", 1)[0], unquote(parts.path.removeprefix("/"))
+
+
+def cos_bucket_names(value: str) -> frozenset[str]:
+    """FACEID_COS_BUCKETS: comma-separated <bucket>-<appid> names; empty or `*` = any (ValueError otherwise)."""
+    names = {b.strip().lower() for b in value.split(",") if b.strip()}
+    if names == {"*"}:
+        return frozenset()
+    for name in names:
+        if not _COS_BUCKET.fullmatch(name):
+            raise ValueError(f"must be COS bucket names as <bucket>-<appid>, comma-separated, or * (not {name[:64]!r})")
+    return frozenset(names)

@@ -19,11 +19,12 @@ class FaceIdGateway(Protocol):
         self,
         *,
         redirect_url: str,
-        compare_image_base64: str,
+        compare_image_base64: str | None,
         extra: str | None,
         config: dict[str, object],
         trace_id: str,
-    ) -> dict[str, object]: ...
+    ) -> tuple[dict[str, object], str]:
+        """FaceID's answer, and the region that started the session (a failover region, maybe)."""
 
 
 # Reads the photo behind a checked COS URL (intl flow): bytes, or StorageError / InvalidInput.
@@ -37,7 +38,10 @@ class StartLimit(Protocol):
 
 
 class ResultGateway(Protocol):
-    def get_result(self, *, result_action: str, biz_token: str, trace_id: str) -> dict[str, object]: ...
+    def get_result(
+        self, *, result_action: str, biz_token: str, trace_id: str, region: str | None = None
+    ) -> dict[str, object]:
+        """The session's result, read in `region` (the one that started it; None: FACEID_REGION)."""
 
 
 class SessionLedger(Protocol):

@@ -1,5 +1,5 @@
 """The verification use case: check a start request against the policy, call FaceID, shape the
-session; read and map a result."""
+session (reading its result: results.py)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from pydantic import ValidationError
-
-from faceid_fn.domain.errors import InvalidInput, ResultGone, UpstreamError
+from faceid_fn.domain.errors import InvalidInput, UpstreamError
 from faceid_fn.domain.flows import APPLY_LEGACY, FLOWS, INTL_MAX_BASE64_CHARS, FlowName
 from faceid_fn.domain.loopback import is_loopback
-from faceid_fn.domain.models import OCR_MEDIA_FIELDS, Session, StartVerification, StatusName, VerificationResult
+from faceid_fn.domain.models import Session, StartVerification
 from faceid_fn.domain.ownership import check_photo_owner
+from faceid_fn.domain.page_config import CHECK_MODES
 from faceid_fn.observability import logger, metrics
 from faceid_fn.redaction import redact_url
 
 if TYPE_CHECKING:
     from faceid_fn.config import Settings
-    from faceid_fn.domain.ports import FaceIdGateway, PhotoReader, ResultGateway, StartLimit
+    from faceid_fn.domain.ports import FaceIdGateway, PhotoReader, StartLimit
 
 
 def _cos_host(region: str) -> re.Pattern[str]:
@@ -103,16 +102,21 @@ def start_verification(
     """POST /verifications: check the caller's values against our policy, then open the session. `owner`:
     the caller (AUTH_REQUIRED); with it the photo must be in the caller's folder (FACEID_PHOTO_OWNERSHIP),
     and the start counts against it (`starts`, FACEID_OWNER_STARTS) before anything is read or sent."""
-    image_url = compare_image_url(request.CompareImageUrl, settings.faceid_region, settings.faceid_cos_buckets)
+    check_photo_given(request.CompareImageUrl is not None, settings)
+    image_url = None
+    if request.CompareImageUrl is not None:
+        image_url = compare_image_url(request.CompareImageUrl, settings.faceid_region, settings.faceid_cos_buckets)
     redirect = redirect_url(request.RedirectUrl, settings)
-    if settings.auth_required and settings.faceid_photo_ownership:
+    if image_url is not None and settings.auth_required and settings.faceid_photo_ownership:
         check_photo_owner(image_url, owner, settings.upload_prefix)
     if starts is not None:
         starts.admit(owner)
     if settings.faceid_flow == "intl":
-        photo = read_photo(image_url)
-        if hashlib.md5(photo, usedforsecurity=False).hexdigest() != request.CompareImageMd5.lower():
-            raise _invalid("CompareImageMd5", "CompareImageMd5 does not match the photo at CompareImageUrl")
+        photo = None
+        if image_url is not None:
+            photo = read_photo(image_url)
+            if hashlib.md5(photo, usedforsecurity=False).hexdigest() != str(request.CompareImageMd5).lower():
+                raise _invalid("CompareImageMd5", "CompareImageMd5 does not match the photo at CompareImageUrl")
         return open_intl_session(
             photo=photo,
             redirect=redirect,
@@ -123,13 +127,32 @@ def start_verification(
             now=now,
         )
     return open_session(
-        image_url=image_url,
-        image_md5=request.CompareImageMd5,
+        image_url=str(image_url),
+        image_md5=str(request.CompareImageMd5),
         redirect=redirect,
+        region=settings.faceid_region,
         faceid=faceid,
         trace_id=trace_id,
         now=now,
     )
+
+
+def check_photo_given(given: bool, settings: Settings) -> None:
+    """A reference photo comes exactly where the start compares with one (legacy; CheckMode 2, the default).
+    Anywhere else it would be read and sent to FaceID for nothing, and the caller would believe the person
+    was compared with it: refused (400) before anything is read or sent."""
+    if settings.takes_photo and not given:
+        why = "the legacy flow" if settings.faceid_flow == "legacy" else "CheckMode 2"
+        raise InvalidInput(
+            "InvalidParameter", f"CompareImageUrl and CompareImageMd5 are required: {why} compares the selfie with it"
+        )
+    if given and not settings.takes_photo:
+        mode = settings.faceid_intl_config.check_mode
+        raise InvalidInput(
+            "InvalidParameter",
+            f"CheckMode {mode} compares with no photo of yours ({CHECK_MODES[mode]}): "
+            "send no CompareImageUrl or CompareImageMd5",
+        )
 
 
 def open_session(
@@ -137,11 +160,12 @@ def open_session(
     image_url: str,
     image_md5: str,
     redirect: str,
+    region: str,
     faceid: FaceIdGateway,
     trace_id: str,
     now: datetime | None = None,
 ) -> Session:
-    """Legacy flow: ApplyWebVerificationToken with values already checked."""
+    """Legacy flow: ApplyWebVerificationToken with values already checked (in FACEID_REGION: its photo's)."""
     started_at = now or datetime.now(UTC)
     try:
         answer = faceid.apply_web_verification_token(
@@ -159,12 +183,12 @@ def open_session(
                 attempts=exc.attempts,
             ) from None
         raise
-    return _session(answer, "legacy", started_at, compare_image=redact_url(image_url))
+    return _session(answer, "legacy", started_at, region, compare_image=redact_url(image_url))
 
 
 def open_intl_session(
     *,
-    photo: bytes,
+    photo: bytes | None,
     redirect: str,
     extra: str | None,
     config: dict[str, object],
@@ -172,26 +196,29 @@ def open_intl_session(
     trace_id: str,
     now: datetime | None = None,
 ) -> Session:
-    """Intl flow: ApplyWebVerificationBizTokenIntl with the photo itself (already checked) and the page
-    Config (IntlConfig.params: the server's options, with the caller's page options over them)."""
+    """Intl flow: ApplyWebVerificationBizTokenIntl with the photo itself (already checked; none where the
+    CheckMode compares with no photo of ours) and the page Config (IntlConfig.params: the server's options,
+    with the caller's page options over them)."""
     started_at = now or datetime.now(UTC)
-    photo_base64 = base64.b64encode(photo).decode("ascii")
-    if len(photo_base64) > INTL_MAX_BASE64_CHARS:  # callers cap the photo's bytes; this is the API's own rule
+    photo_base64 = None if photo is None else base64.b64encode(photo).decode("ascii")
+    if photo_base64 is not None and len(photo_base64) > INTL_MAX_BASE64_CHARS:  # the API's own rule
         raise InvalidInput(
             "FailedOperation.ImageSizeTooLarge",
             f"The photo is too large: FaceID takes at most {INTL_MAX_BASE64_CHARS:,} characters of base64",
         )
-    answer = faceid.apply_web_verification_biz_token_intl(
+    answer, region = faceid.apply_web_verification_biz_token_intl(
         redirect_url=redirect,
         compare_image_base64=photo_base64,
         extra=extra,
         config=config,
         trace_id=trace_id,
     )
-    return _session(answer, "intl", started_at, compare_image=f"{len(photo)} bytes")
+    return _session(answer, "intl", started_at, region, compare_image=f"{len(photo)} bytes" if photo else "none")
 
 
-def _session(answer: dict[str, object], flow: FlowName, started_at: datetime, *, compare_image: str) -> Session:
+def _session(
+    answer: dict[str, object], flow: FlowName, started_at: datetime, region: str, *, compare_image: str
+) -> Session:
     biz_token = answer.get("BizToken")
     # VerificationURL is the current name (intl); VerificationUrl is deprecated there and legacy's only one.
     verification_url = answer.get("VerificationURL") or answer.get("VerificationUrl")
@@ -200,75 +227,14 @@ def _session(answer: dict[str, object], flow: FlowName, started_at: datetime, *,
         raise UpstreamError("UpstreamUnavailable", "FaceID's answer has no BizToken or VerificationUrl", request_id)
     metrics.add_metric(name="VerificationStarted", unit="Count", value=1)
     # At INFO the FaceID call's own line already names the session (biz_token).
-    logger.debug("verification started", extra={"biz_token": biz_token, "flow": flow, "compare_image": compare_image})
+    logger.debug(
+        "verification started",
+        extra={"biz_token": biz_token, "flow": flow, "region": region, "compare_image": compare_image},
+    )
     return Session(
         BizToken=biz_token,
         VerificationUrl=verification_url,
         RequestId=request_id,
         ExpiresAt=started_at.replace(microsecond=0) + FLOWS[flow].token_ttl,
+        Region=region,
     )
-
-
-# FaceID's result ErrorCode -> our Status (docs/http.md, "Result codes"). Codes not listed are verdicts on the
-# person (liveness, comparison, document checks: FaceID's lists of those grow), hence `failed`.
-STATUS_OF_CODE: dict[int | None, StatusName] = {
-    None: "pending",  # not finished (or not started)
-    17: "pending",  # process not finished
-    0: "passed",
-    15: "expired",  # the BizToken ran out before the person finished
-    1409: "expired",  # the verification process timed out
-    1410: "abandoned",  # the person left
-    # not a verdict on the person: invalid parameters, internal errors, a session already used
-    **{code: "error" for code in (1, 2, 3, 4, 8, 9, 10, 11, 14, 202, 1001, 1105)},
-}
-
-
-def result_status(error_code: int | None) -> StatusName:
-    return STATUS_OF_CODE.get(error_code, "failed")
-
-
-def read_result(
-    biz_token: str, *, settings: Settings, faceid: ResultGateway, trace_id: str, include_media: bool = False
-) -> VerificationResult:
-    """GET /verifications/{BizToken}: FaceID's outcome, with a normalised Status."""
-    flow = FLOWS[settings.faceid_flow]
-    try:
-        answer = faceid.get_result(result_action=flow.result_action, biz_token=biz_token, trace_id=trace_id)
-    except UpstreamError as exc:
-        if exc.code == "InvalidParameterValue.BizTokenExpired":  # on the result call: past the 3-day retention
-            raise ResultGone(exc.request_id) from None
-        raise
-    try:
-        ocr = answer.get("OCRResult")
-        if isinstance(ocr, list) and not include_media:
-            ocr = [_without(item, OCR_MEDIA_FIELDS) for item in ocr]
-        result = VerificationResult.model_validate(
-            {
-                **{k: v for k, v in answer.items() if k in VerificationResult.model_fields},
-                "BizToken": biz_token,
-                "Status": result_status(answer.get("ErrorCode")),  # type: ignore[arg-type]
-                "VerificationDetailList": answer.get("VerificationDetailList") or [],
-                "OCRResult": ocr or None,
-                "BestFrameBase64": answer.get("BestFrameBase64") if include_media else None,
-                "VideoBase64": answer.get("VideoBase64") if include_media else None,
-            }
-        )
-    except ValidationError:
-        raise UpstreamError(
-            "UpstreamUnavailable", "FaceID's result could not be read", str(answer.get("RequestId"))
-        ) from None
-    metrics.add_metric(name="ResultRead", unit="Count", value=1)
-    logger.info(
-        "verification result read",
-        extra={
-            "biz_token": biz_token,
-            "status": result.Status,
-            "error_code": result.ErrorCode,
-            "faceid_request_id": result.RequestId,
-        },
-    )
-    return result
-
-
-def _without(item: object, fields: tuple[str, ...]) -> object:
-    return {k: v for k, v in item.items() if k not in fields} if isinstance(item, dict) else item

@@ -14,8 +14,8 @@ from faceid_fn.adapters.aws.pacing import Saturated
 from faceid_fn.domain.completion import UNKNOWN_TOKEN_CODE, is_final, offer_result, offer_status, publish_claimed
 from faceid_fn.domain.errors import ServiceError
 from faceid_fn.domain.flows import FLOWS
+from faceid_fn.domain.results import read_result
 from faceid_fn.domain.sessions import SessionRecord
-from faceid_fn.domain.verification import read_result
 from faceid_fn.observability import logger, metrics
 
 # A session FaceID still calls pending this long after its token expired is settled as `expired`.
@@ -55,8 +55,9 @@ def handle(event: dict[str, Any], context: LambdaContext, *, sleep: Any = time.s
             if pause > 0:
                 sleep(pause)
             try:
-                if faceid.pacer is not None:
-                    wait = faceid.pacer.book(action)
+                pacer = faceid.pacer_for(record.Region or settings.faceid_region)  # the session's region's slots
+                if pacer is not None:
+                    wait = pacer.book(action)
                     if wait:
                         sleep(wait)
             except Saturated:
@@ -86,7 +87,9 @@ def _check_session(record: SessionRecord, ledger: Ledger, publisher: Any, now: d
             return "Resent" if publish_claimed(record, ledger=ledger, publisher=publisher) else "Errors"
         return "Errors"
     try:
-        result = read_result(record.BizToken, settings=settings, faceid=container.faceid(), trace_id=trace_id)
+        result = read_result(
+            record.BizToken, settings=settings, faceid=container.faceid(), trace_id=trace_id, region=record.Region
+        )
     except ServiceError as exc:
         if exc.status == 429:
             return "Throttled"

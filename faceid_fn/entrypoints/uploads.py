@@ -77,6 +77,7 @@ def start_for_object(*, request: dict[str, Any]) -> UploadSession:
         image_url=image_url,
         image_md5=md5,
         redirect=settings.faceid_redirect_url,
+        region=settings.faceid_region,
         faceid=faceid,
         trace_id=trace_id,
     )
@@ -113,6 +114,8 @@ def _retryable(exc: Exception) -> bool:
 # A record is started only with this much of the invocation left beyond FACEID_TIMEOUT_S; later records
 # are deferred to Lambda's retry (finished ones replay from the idempotency table).
 RECORD_MARGIN_S = 2.0
+# An upload while FACEID_INTL_CONFIG.CheckMode compares with no photo of ours (1, 3, 4): refused, not retried.
+PHOTO_NOT_COMPARED = "PhotoNotCompared"
 NOT_STARTED_CODE = "Deferred"
 INTERNAL_ERROR = "InternalError"
 
@@ -131,6 +134,9 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             trace_id = upload_request_id or context.aws_request_id
             logger.set_correlation_id(trace_id)
             check_region(source, settings.faceid_region)
+            if not settings.takes_photo:  # an upload is a photo, and nobody would compare the person with it
+                mode = settings.faceid_intl_config.check_mode
+                raise InvalidInput(PHOTO_NOT_COMPARED, f"CheckMode {mode} compares with no uploaded photo: not started")
             if context.get_remaining_time_in_millis() / 1000 < settings.faceid_timeout_s + RECORD_MARGIN_S:
                 _failed(summary, source, NOT_STARTED_CODE, "Not started: too little time left in this invocation", True)
                 continue

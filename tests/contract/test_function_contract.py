@@ -47,12 +47,19 @@ def run_every_action(
     cos_put(cos_server, PHOTO_KEY, photo)
     url = f"https://{COS_BUCKET}.cos.ap-singapore.myqcloud.com/{PHOTO_KEY}"
     body: dict[str, Any] = {"CompareImageUrl": url, "CompareImageMd5": md5(photo), "Extra": "order-17"}
-    # intl: start with every Config field the function knows (documented values), then read the result
+    # intl: start with every Config field the function knows (documented values) and a console process,
+    # then read the result; CheckMode 1 (the document is the reference) without a photo, 2 with one
     config = {name: FULL_CONFIG.get(name) for name in intl_config_fields()}
-    configure(FACEID_FLOW="intl", COS_ENDPOINT=cos_server, FACEID_INTL_CONFIG=json.dumps(config))
-    started = invoke(http_event(body={**body, "Config": {"Language": "th", "ThemeColor": "#112233"}}))
-    if started.status == 201:
-        invoke(http_event(method="GET", path=f"/verifications/{started.body['BizToken']}"))
+    for mode, start in ((1, {k: v for k, v in body.items() if k == "Extra"}), (2, body)):
+        configure(
+            FACEID_FLOW="intl",
+            COS_ENDPOINT=cos_server,
+            FACEID_INTL_CONFIG=json.dumps({**config, "CheckMode": mode}),
+            FACEID_RULE_ID="1",
+        )
+        started = invoke(http_event(body={**start, "Config": {"Language": "th", "ThemeColor": "#112233"}}))
+        if started.status == 201:
+            invoke(http_event(method="GET", path=f"/verifications/{started.body['BizToken']}"))
     # legacy: start and read, and an S3 upload (CreateUploadUrl, then the start with its ResourceUrl)
     configure(FACEID_FLOW="legacy", COS_ENDPOINT=cos_server)
     started = invoke(http_event(body={k: v for k, v in body.items() if k not in ("Extra", "Config")}))
@@ -82,8 +89,11 @@ def test_every_parameter_the_function_sends_is_an_sdk_request_field(
     # AND every action was exercised, each successfully (the emulator agreed)
     assert {c["action"] for c in calls} == set(sdk.actions())
     assert [c for c in calls if c["outcome"] != "ok"] == []
-    intl = next(c for c in calls if c["action"] == "ApplyWebVerificationBizTokenIntl")
-    assert set(intl["params"]["Config"]) == set(intl_config_fields())  # every Config field was sent
+    document, photo = [c["params"] for c in calls if c["action"] == "ApplyWebVerificationBizTokenIntl"]
+    assert set(photo["Config"]) == set(intl_config_fields())  # every Config field was sent
+    assert "CompareImageBase64" in photo
+    assert "CompareImageBase64" not in document
+    assert photo["RuleId"] == document["RuleId"] == "1"
 
 
 def test_the_page_config_is_the_sdks_web_verification_config_intl() -> None:

@@ -38,7 +38,7 @@ def test_the_printed_curl_line_starts_a_session(stack: LocalStack) -> None:
     head, _, body = result.stdout.partition("\n\n")  # text mode: CRLF read as LF
     assert head.startswith("HTTP/1.1 201")
     session = json.loads(body)
-    assert set(session) == {"BizToken", "VerificationUrl", "RequestId", "ExpiresAt"}
+    assert set(session) == {"BizToken", "VerificationUrl", "RequestId", "ExpiresAt", "Region"}
     assert session["VerificationUrl"].startswith(stack.emulator + "/verify/")
     # AND the emulator saw a signed call for that session
     assert stack.calls()[-1]["request_id"] == session["RequestId"]

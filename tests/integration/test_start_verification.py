@@ -55,7 +55,7 @@ def test_a_session_is_started_for_each_http_trigger(kind: str, invoke: Invoke, e
     # THEN a 201 carries FaceID's session and its expiry
     assert response.status == 201, response.body
     assert response.headers["content-type"] == "application/json"
-    assert set(response.body) == {"BizToken", "VerificationUrl", "RequestId", "ExpiresAt"}
+    assert set(response.body) == {"BizToken", "VerificationUrl", "RequestId", "ExpiresAt", "Region"}
     call = emulator.calls[-1]
     assert response.body["RequestId"] == call["request_id"]
     assert response.body["VerificationUrl"] == f"{emulator.url}/verify/{response.body['BizToken']}"

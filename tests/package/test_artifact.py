@@ -158,7 +158,7 @@ def test_host_build_imports_and_answers_under_python_312(
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     # THEN it answers like the source does
     assert answer["statusCode"] == 201, answer
-    assert set(json.loads(answer["body"])) == {"BizToken", "VerificationUrl", "RequestId", "ExpiresAt"}
+    assert set(json.loads(answer["body"])) == {"BizToken", "VerificationUrl", "RequestId", "ExpiresAt", "Region"}
 
 
 def test_lazy_init_keeps_every_name_of_a_package_init() -> None:

@@ -324,3 +324,52 @@ def test_an_owner_limit_asked_for_needs_a_table_to_count_in(env) -> None:
     env(FACEID_OWNER_STARTS="5/60", SESSIONS_TABLE=None)
     with pytest.raises(ConfigError, match="FACEID_OWNER_STARTS needs SESSIONS_TABLE"):
         load_settings()
+
+
+def test_a_console_rule_is_sent_when_named_and_checked_at_start(env) -> None:
+    env(FACEID_RULE_ID="")
+    assert load_settings().faceid_rule_id is None  # empty: none sent (serverless.yml's default)
+    env(FACEID_RULE_ID="rule_1")
+    assert load_settings().faceid_rule_id == "rule_1"
+    env(FACEID_RULE_ID="1 OR 2")
+    with pytest.raises(ConfigError, match=r"^faceid-fn configuration error: FACEID_RULE_ID "):
+        load_settings()
+    env(FACEID_RULE_ID="1", FACEID_FLOW="legacy")
+    with pytest.raises(ConfigError, match=r"FACEID_RULE_ID needs FACEID_FLOW=intl"):
+        load_settings()
+
+
+def test_failover_regions_are_an_ordered_list_after_the_primary(env) -> None:
+    env(FACEID_FAILOVER_REGIONS="", SESSIONS_TABLE=None)
+    assert load_settings().regions == ("ap-singapore",)  # none by default
+    env(FACEID_FAILOVER_REGIONS=" ap-jakarta, ap-bangkok ", SESSIONS_TABLE="sessions")
+    assert load_settings().regions == ("ap-singapore", "ap-jakarta", "ap-bangkok")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"FACEID_FAILOVER_REGIONS": "ap-jakarta,eu-frankfurt"},
+            "FACEID_FAILOVER_REGIONS must be one of ap-singapore, ",
+        ),
+        ({"FACEID_FAILOVER_REGIONS": "ap-jakarta,ap-jakarta"}, "must name each region once, and not FACEID_REGION"),
+        ({"FACEID_FAILOVER_REGIONS": "ap-singapore"}, "must name each region once, and not FACEID_REGION"),
+        (
+            {"FACEID_FAILOVER_REGIONS": "ap-jakarta", "FACEID_FLOW": "legacy"},
+            "FACEID_FAILOVER_REGIONS needs FACEID_FLOW=intl",
+        ),
+        (
+            {"FACEID_FAILOVER_REGIONS": "ap-jakarta", "SESSIONS_TABLE": None},
+            "FACEID_FAILOVER_REGIONS needs SESSIONS_TABLE",
+        ),
+    ],
+)
+def test_failover_regions_that_cannot_work_stop_the_cold_start_with_one_line(
+    env, overrides: dict[str, str | None], message: str
+) -> None:
+    env(**{"SESSIONS_TABLE": "sessions", **overrides})
+    with pytest.raises(ConfigError, match=r"^faceid-fn configuration error: ") as raised:
+        load_settings()
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)

@@ -9,7 +9,7 @@ import pytest
 
 from faceid_fn.config import Settings
 from faceid_fn.domain.errors import ResultGone, UpstreamError
-from faceid_fn.domain.verification import read_result, result_status
+from faceid_fn.domain.results import read_result, result_status
 
 DOCUMENTED_TABLE: dict[str, list[int | None]] = {
     "pending": [None, 17],

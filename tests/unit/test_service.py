@@ -25,9 +25,9 @@ class FakeFaceId:
         self.calls.append(kwargs)
         return self.answer
 
-    def apply_web_verification_biz_token_intl(self, **kwargs: Any) -> dict[str, Any]:
+    def apply_web_verification_biz_token_intl(self, **kwargs: Any) -> tuple[dict[str, Any], str]:
         self.calls.append(kwargs)
-        return {"BizToken": "INTL-1", "VerificationURL": "https://intl.example/1", "RequestId": "rid-i"}
+        return {"BizToken": "INTL-1", "VerificationURL": "https://intl.example/1", "RequestId": "rid-i"}, "ap-jakarta"
 
 
 def no_read(url: str) -> bytes:
@@ -239,7 +239,7 @@ def test_caller_page_options_go_over_the_server_config_and_security_options_stay
     request = StartVerification.model_validate(
         {"CompareImageUrl": COS_URL, "CompareImageMd5": md5(photo), "Config": {"Language": "th"}}
     )
-    config = {"CheckMode": 1, "SecurityLevel": 4, "Language": "en", "ThemeColor": "#2d72f1"}
+    config = {"CheckMode": 2, "SecurityLevel": 4, "Language": "en", "ThemeColor": "#2d72f1"}
     # WHEN started
     start_verification(
         request,
@@ -254,13 +254,14 @@ def test_caller_page_options_go_over_the_server_config_and_security_options_stay
 
 def test_the_current_verification_url_field_is_read_first() -> None:
     class BothFields(FakeFaceId):
-        def apply_web_verification_biz_token_intl(self, **kwargs: Any) -> dict[str, Any]:
-            return {
+        def apply_web_verification_biz_token_intl(self, **kwargs: Any) -> tuple[dict[str, Any], str]:
+            answer = {
                 "BizToken": "INTL-2",
                 "VerificationURL": "https://current.example/2",
                 "VerificationUrl": "https://deprecated.example/2",
                 "RequestId": "rid",
             }
+            return answer, "ap-singapore"
 
     photo = b"\xff\xd8\xff-pixels"
     session = start_verification(

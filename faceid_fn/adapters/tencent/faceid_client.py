@@ -7,18 +7,13 @@ import random
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from tencentcloud.common.common_client import CommonClient
-from tencentcloud.common.credential import Credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
 
 from faceid_fn.adapters.aws.pacing import Pacer, Saturated
 from faceid_fn.adapters.lifecycle import LazyClient
-from faceid_fn.adapters.tencent.credentials import SecretsManagerCredential
 from faceid_fn.adapters.tencent.faceid_answers import (
     MESSAGES,
     RATE_LIMITED,
@@ -27,13 +22,16 @@ from faceid_fn.adapters.tencent.faceid_answers import (
     attempt_from_body,
     attempt_from_sdk_exception,
 )
+from faceid_fn.adapters.tencent.faceid_regions import (
+    Budget,
+    RegionalClients,
+    RegionBreaker,
+    start_in_order,
+)
 from faceid_fn.config import Settings
 from faceid_fn.domain.errors import UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, UpstreamError, is_throttle
 from faceid_fn.domain.flows import APPLY_INTL, APPLY_LEGACY, CREATE_UPLOAD_URL
 from faceid_fn.observability import logger, metrics, tracer
-
-SERVICE = "faceid"
-API_VERSION = "2018-03-01"
 
 # Connecting only: each attempt reads for whatever is left of FACEID_TIMEOUT_S. A connection to FaceID that
 # has not opened within this will not open in time for a retry either.
@@ -51,7 +49,8 @@ MIN_ATTEMPT_S = 0.05
 
 
 class FaceId:
-    """FaceID actions used by this function, each one call with a deadline."""
+    """FaceID actions used by this function, each one call with a deadline; an intl start may move on to
+    the failover regions (FACEID_FAILOVER_REGIONS) when FaceID fails in the region it tries."""
 
     def __init__(
         self,
@@ -62,9 +61,14 @@ class FaceId:
         jitter: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.monotonic,
         pacer: Pacer | None = None,
+        rule_id: str | None = None,
+        regions: RegionalClients | None = None,
+        breaker: RegionBreaker | None = None,
     ) -> None:
         self._client = client
-        self._pacer = pacer
+        self._regions = regions or RegionalClients(client, pacer)
+        self._breaker = breaker or RegionBreaker(clock=clock)
+        self._rule_id = rule_id
         self._timeout_s = timeout_s
         self._sleep = sleep
         self._jitter = jitter
@@ -73,42 +77,14 @@ class FaceId:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FaceId:
-        endpoint = urlsplit(settings.faceid_endpoint)
-        profile = ClientProfile(
-            httpProfile=HttpProfile(
-                protocol=endpoint.scheme,
-                endpoint=endpoint.netloc,  # host[:port], no scheme: the SDK signs it as Host
-                reqTimeout=settings.faceid_timeout_s,
-                keepAlive=True,
-            ),
-            language="en-US",
+        regions = RegionalClients.from_settings(settings)
+        return cls(
+            regions.client(None), timeout_s=settings.faceid_timeout_s, rule_id=settings.faceid_rule_id, regions=regions
         )
-        credential: Any
-        if settings.faceid_credentials_secret:
-            credential = SecretsManagerCredential(
-                settings.faceid_credentials_secret, settings.faceid_credentials_max_age_s
-            )
-        else:
-            credential = Credential(
-                settings.tencentcloud_secret_id,
-                settings.tencentcloud_secret_key.get_secret_value() if settings.tencentcloud_secret_key else None,
-                settings.tencentcloud_session_token.get_secret_value() if settings.tencentcloud_session_token else None,
-            )
-        client = CommonClient(SERVICE, API_VERSION, credential, settings.faceid_region, profile=profile)
-        pacer = None
-        if settings.faceid_pacing_table:
-            pacer = Pacer(
-                settings.faceid_pacing_table,
-                settings.faceid_region,
-                rps=settings.faceid_pacing_rps,
-                max_wait_s=settings.faceid_pacing_max_wait_s,
-            )
-        return cls(client, timeout_s=settings.faceid_timeout_s, pacer=pacer)
 
-    @property
-    def pacer(self) -> Pacer | None:
-        """The shared send-slot pacer (the sweep books a slot for each of its reads), if configured."""
-        return self._pacer
+    def pacer_for(self, region: str | None = None) -> Pacer | None:
+        """The region's send-slot pacer (the sweep books a slot for each of its reads), if configured."""
+        return self._regions.pacer(region)
 
     def apply_web_verification_token(
         self, *, redirect_url: str, compare_image_url: str, compare_image_md5: str, trace_id: str
@@ -125,22 +101,31 @@ class FaceId:
         self,
         *,
         redirect_url: str,
-        compare_image_base64: str,
+        compare_image_base64: str | None,
         extra: str | None,
         config: dict[str, object],
         trace_id: str,
-    ) -> dict[str, Any]:
-        """Start an intl-flow session; returns FaceID's `Response` (BizToken, VerificationURL, RequestId)."""
-        params: dict[str, Any] = {"RedirectURL": redirect_url, "CompareImageBase64": compare_image_base64}
-        if extra:
-            params["Extra"] = extra
+    ) -> tuple[dict[str, Any], str]:
+        """Start an intl-flow session: FaceID's `Response` (BizToken, VerificationURL, RequestId) and the
+        region that started it. The photo only when the CheckMode compares with one; RuleId when configured."""
+        params: dict[str, Any] = {"RedirectURL": redirect_url}
+        for name, value in (("CompareImageBase64", compare_image_base64), ("Extra", extra), ("RuleId", self._rule_id)):
+            if value:
+                params[name] = value
         if config:
             params["Config"] = config
-        return self.call(APPLY_INTL, params, trace_id=trace_id, idempotent=False)
 
-    def get_result(self, *, result_action: str, biz_token: str, trace_id: str) -> dict[str, Any]:
-        """Read a session's outcome (GetWebVerificationResult or its Intl successor): a retried read."""
-        return self.call(result_action, {"BizToken": biz_token}, trace_id=trace_id, idempotent=True)
+        def start(region: str, budget: Budget) -> dict[str, Any]:
+            return self.call(APPLY_INTL, params, trace_id=trace_id, idempotent=False, region=region, budget=budget)
+
+        return start_in_order(start, self._regions.start_regions, self._breaker, self._clock() + self._timeout_s)
+
+    def get_result(
+        self, *, result_action: str, biz_token: str, trace_id: str, region: str | None = None
+    ) -> dict[str, Any]:
+        """Read a session's outcome (GetWebVerificationResult or its Intl successor) in the region that
+        started it: a retried read."""
+        return self.call(result_action, {"BizToken": biz_token}, trace_id=trace_id, idempotent=True, region=region)
 
     def check_credentials(self) -> None:
         """Read the credentials once (cold start): a missing or malformed secret fails here."""
@@ -155,18 +140,11 @@ class FaceId:
         """The SDK's client is built with the adapter, at cold start: nothing more to load."""
 
     def close(self) -> None:
-        """Close pooled connections (the SDK's requests.Session, the upload session, the pacer's client)
-        and let cached credentials be read again: before a SnapStart snapshot and after its restore."""
+        """Close pooled connections (the SDK's requests.Session of each region, the upload session, the
+        pacers' clients) and let cached credentials be read again: before a SnapStart snapshot and after its
+        restore."""
         self._uploads.close()
-        connection = getattr(getattr(self._client, "request", None), "conn", None)
-        session = getattr(connection, "_session", None)
-        if isinstance(session, requests.Session):
-            session.close()
-        expire = getattr(self._client.credential, "expire", None)
-        if callable(expire):
-            expire()
-        if self._pacer is not None:
-            self._pacer.close()
+        self._regions.close()
 
     def create_upload_url(self, *, trace_id: str) -> dict[str, Any]:
         """A pre-signed URL to PUT a photo to, and the ResourceUrl to pass on (valid 7,200 s)."""
@@ -198,18 +176,29 @@ class FaceId:
         logger.info("uploaded to FaceID storage", extra=fields)
 
     @tracer.capture_method(capture_response=False)
-    def call(self, action: str, params: dict[str, Any], *, trace_id: str, idempotent: bool) -> dict[str, Any]:
-        """One FaceID action within the time budget. Raises UpstreamError."""
+    def call(
+        self,
+        action: str,
+        params: dict[str, Any],
+        *,
+        trace_id: str,
+        idempotent: bool,
+        region: str | None = None,
+        budget: Budget | None = None,
+    ) -> dict[str, Any]:
+        """One FaceID action in one region (the primary by default) within the time budget (a start that may
+        move on to another region shares its budget). Raises UpstreamError."""
         started = self._clock()
-        deadline = started + self._timeout_s
+        budget = budget or Budget(started + self._timeout_s)
+        client, pacer = self._regions.client(region), self._regions.pacer(region)
         attempts = 0
         waited = 0.0
         last_request_id: str | None = None
         while True:
             store_failed = False
-            if self._pacer is not None and self._pacer.engaged(action):
+            if pacer is not None and pacer.engaged(action):
                 try:
-                    wait = self._pacer.book(action, waited_s=waited)
+                    wait = pacer.book(action, waited_s=budget.waited_s)
                 except Saturated as exc:
                     result = Attempt(
                         code=RATE_LIMITED,
@@ -222,20 +211,20 @@ class FaceId:
                 if wait:  # time spent waiting for a send slot is not taken from the upstream budget
                     self._sleep(wait)
                     waited += wait
-                    deadline += wait
+                    budget.waited(wait)
             attempts += 1
-            result = self._attempt(action, params, trace_id, deadline, idempotent)
+            result = self._attempt(client, action, params, trace_id, budget.end, idempotent)
             last_request_id = result.request_id
-            remaining = deadline - self._clock()
+            remaining = budget.end - self._clock()
             if result.code is None or not result.retryable:
                 break
             base, cap = BACKOFF_BASE_S, BACKOFF_CAP_S
             if is_throttle(result.code):
                 metrics.add_metric(name="UpstreamThrottled", unit="Count", value=1)
-                if self._pacer is not None and not store_failed:
+                if pacer is not None and not store_failed:
                     # The next attempt books a send slot instead of backing off: at least a second from now
                     # (the throttled second is full), after every slot booked before it.
-                    self._pacer.engage(action)
+                    pacer.engage(action)
                     continue
                 # No pacing, or its store is unusable: back off.
                 base, cap = THROTTLE_BACKOFF_BASE_S, THROTTLE_BACKOFF_CAP_S
@@ -243,13 +232,14 @@ class FaceId:
             if delay >= remaining:
                 break
             self._sleep(delay)
-            if deadline - self._clock() < MIN_ATTEMPT_S:
+            if budget.end - self._clock() < MIN_ATTEMPT_S:
                 break
 
         latency_ms = round((self._clock() - started) * 1000, 1)
         outcome = result.code or "ok"
         fields = {
             "action": action,
+            "region": region or self._regions.primary,
             "faceid_request_id": result.request_id,
             "outcome": outcome,
             "latency_ms": latency_ms,
@@ -281,15 +271,15 @@ class FaceId:
         raise error
 
     def _attempt(
-        self, action: str, params: dict[str, Any], trace_id: str, deadline: float, idempotent: bool
+        self, client: Any, action: str, params: dict[str, Any], trace_id: str, deadline: float, idempotent: bool
     ) -> Attempt:
         remaining = deadline - self._clock()
         if remaining <= 0:
             return Attempt(code=UPSTREAM_TIMEOUT, message=MESSAGES[UPSTREAM_TIMEOUT])
         # The SDK applies one timeout to connect and to each read; give this attempt what is left.
-        self._client.request.conn.timeout = (min(CONNECT_TIMEOUT_S, remaining), remaining)
+        client.request.conn.timeout = (min(CONNECT_TIMEOUT_S, remaining), remaining)
         try:
-            data = self._client.call_json(action, params, headers={"X-TC-TraceId": trace_id})
+            data = client.call_json(action, params, headers={"X-TC-TraceId": trace_id})
         except TencentCloudSDKException as exc:
             return attempt_from_sdk_exception(exc, idempotent)
         except (KeyError, ValueError, TypeError):

@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import ValidationError
 
 from faceid_fn.domain.errors import ServiceError, UpstreamError
-from faceid_fn.domain.models import ErrorBody, ErrorDetail
+from faceid_fn.domain.models import PHOTO_PAIR, ErrorBody, ErrorDetail
 from faceid_fn.entrypoints.http.auth import Unauthorized, not_a_caller, require_caller
 from faceid_fn.entrypoints.http.events import has_shape, http_kind
 from faceid_fn.observability import logger, metrics
@@ -80,6 +80,8 @@ def validation_error(errors: Any) -> tuple[str, str]:
         kind = err.get("type", "")
         if kind == "json_invalid":
             return "InvalidParameter", "The body is not valid JSON"
+        if kind == "value_error" and loc == ["body"]:  # the body's own rule (StartVerification's only one)
+            return "InvalidParameter", PHOTO_PAIR
         if loc == ["body"] or (kind == "model_attributes_type" and len(loc) <= 1):
             return "InvalidParameter", "The body must be a JSON object"
         field = loc[1] if len(loc) > 1 and loc[0] == "body" else loc[-1] if loc else ""

@@ -19,8 +19,9 @@ from faceid_fn.domain.completion import check_owner, is_final, offer_result, rec
 from faceid_fn.domain.completion_events import SessionSource
 from faceid_fn.domain.flows import INTL_MAX_PHOTO_BYTES
 from faceid_fn.domain.models import ErrorBody, Session, StartVerification, VerificationResult
+from faceid_fn.domain.results import read_result
 from faceid_fn.domain.sessions import BIZ_TOKEN_PATTERN
-from faceid_fn.domain.verification import read_result, start_verification
+from faceid_fn.domain.verification import start_verification
 from faceid_fn.entrypoints.http.auth import require_caller
 from faceid_fn.entrypoints.http.body import MAX_REQUEST_BODY_BYTES
 from faceid_fn.entrypoints.http.errors import (
@@ -123,17 +124,20 @@ def get_verification(
 ) -> VerificationResult:
     subject = require_caller(router.current_event.raw_event)  # before the ledger or FaceID
     settings, ledger = container.settings(), container.ledger()
-    announced = False
+    record = None
     if settings.auth_required:  # only the session's owner reads it; others get "unknown"
         record = check_owner(biz_token, subject, ledger)
-        announced = is_final(record.Status)
+    elif settings.faceid_failover_regions and ledger is not None:  # where the session was started
+        record = ledger.get(biz_token)
     result = read_result(
         biz_token,
         settings=settings,
         faceid=container.faceid(),
         trace_id=logger.get_correlation_id() or request_id_of(router.current_event.raw_event, router.lambda_context),
         include_media=include == "media",
+        region=record.Region if record is not None else None,
     )
+    announced = record is not None and is_final(record.Status)
     if not announced:  # the first final status read is announced, once
         offer_result(result, ledger=ledger, publisher=container.publisher())
     if include == "media" and len(result.model_dump_json()) > MAX_BODY_BYTES:
