@@ -58,6 +58,12 @@ node_modules/.bin/osls offline start $OSLS_LOCAL_PARAMS > .local-logs/offline.lo
 wait_for "http://127.0.0.1:${OFFLINE_HTTP_PORT}/" "osls offline" .local-logs/offline.log $!
 
 body='{"CompareImageUrl": "https://photos-1250000000.cos.ap-singapore.myqcloud.com/reference/alice.png", "CompareImageMd5": "43260cb380965ad3022baec8f7123412"}'
+# Only CheckMode 2 (the default) and the legacy flow compare with a reference photo: in the other modes
+# (FACEID_INTL_CONFIG='{"CheckMode":1}' make run, or 3, 4) a start names none.
+check_mode=$(python -c 'import json, os; print(json.loads(os.environ.get("FACEID_INTL_CONFIG") or "{}").get("CheckMode") or 2)')
+if [[ "$FACEID_FLOW" == "intl" && "$check_mode" != "2" ]]; then
+  body='{}'
+fi
 curl_line="curl -s -i -X POST http://127.0.0.1:${OFFLINE_HTTP_PORT}/verifications -H 'content-type: application/json' -d '${body}'"
 
 echo "FaceID emulator: ${FACEID_ENDPOINT}   (log: .local-logs/emulator.log)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -73,9 +74,10 @@ class LocalStack:
         return answer
 
 
-@pytest.fixture(scope="session", params=["legacy", "intl"])
-def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
-    """The local stack, once per FaceID flow: every end-to-end test runs under both."""
+@contextlib.contextmanager
+def local_stack(request: pytest.FixtureRequest, flow: str, **extra: str) -> Iterator[LocalStack]:
+    """`local/run.sh` on free ports, with FACEID_FLOW=`flow` and `extra` in its environment, until the
+    block ends; its logs go through the secret scan."""
     if not OSLS.exists():
         pytest.fail("node_modules is missing: run `make setup` (the test command does)")
     names = (
@@ -87,7 +89,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
         "WEBHOOK_RECEIVER_PORT",
     )
     ports = {name: str(port) for name, port in zip(names, free_ports(len(names)), strict=True)}
-    env = node_env(**ports, FACEID_FLOW=request.param)
+    env = node_env(**ports, FACEID_FLOW=flow, **extra)
     process = subprocess.Popen(
         [str(ROOT / "local" / "run.sh")],
         cwd=ROOT,
@@ -110,11 +112,21 @@ def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
     else:
         os.killpg(process.pid, signal.SIGTERM)
         pytest.fail("local/run.sh was not ready within 90 s:\n" + "".join(output))
-    yield LocalStack(process, output, ports, request.param)
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
+    name = " ".join([flow, *extra.values()])
+    try:
+        yield LocalStack(process, output, ports, flow)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
     # The function's own log under osls offline (and its run.sh output) goes through the secret scan too.
     scan = request.config.pluginmanager.get_plugin("faceid-secret-scan")
-    scan.scan(f"local stack ({request.param}): offline.log", (ROOT / ".local-logs" / "offline.log").read_text())
-    scan.scan(f"local stack ({request.param}): run.sh output", "".join(output))
-    scan.scan(f"local stack ({request.param}): webhooks.log", (ROOT / ".local-logs" / "webhooks.log").read_text())
+    scan.scan(f"local stack ({name}): offline.log", (ROOT / ".local-logs" / "offline.log").read_text())
+    scan.scan(f"local stack ({name}): run.sh output", "".join(output))
+    scan.scan(f"local stack ({name}): webhooks.log", (ROOT / ".local-logs" / "webhooks.log").read_text())
+
+
+@pytest.fixture(scope="session", params=["legacy", "intl"])
+def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """The local stack, once per FaceID flow: every end-to-end test runs under both."""
+    with local_stack(request, request.param) as running:
+        yield running

@@ -9,6 +9,7 @@ of the result page is saved under test-output/.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.conftest import LocalStack
+from tests.e2e.conftest import LocalStack, local_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -117,3 +118,52 @@ def test_leaving_unfinished_stays_pending(stack: LocalStack, browser: Any) -> No
         assert page.locator("#webhook.arrived").count() == 0  # nothing is announced while pending
     finally:
         page.close()
+
+
+# The demo app's choice for each CheckMode that takes no reference photo, and the steps the page plays.
+MODES = {
+    1: ("document", {"step-document", "step-selfie", "step-compare"}),
+    3: ("liveness", {"step-selfie"}),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(MODES))
+def mode_stack(request: pytest.FixtureRequest) -> Iterator[tuple[int, LocalStack]]:
+    """The local stack as `FACEID_INTL_CONFIG='{"CheckMode":N}' make run` starts it (docs/configuration.md)."""
+    config = json.dumps({"CheckMode": request.param})
+    with local_stack(request, "intl", FACEID_INTL_CONFIG=config) as running:
+        yield request.param, running
+
+
+def test_a_session_without_a_reference_photo_from_demo_app_to_outcome(
+    mode_stack: tuple[int, LocalStack], browser: Any
+) -> None:
+    check_mode, stack = mode_stack
+    choice, steps = MODES[check_mode]
+    # GIVEN the stack started in a mode that compares with no photo of the app's (its self-check sent none)
+    assert any(line.startswith("HTTP/1.1 201") for line in stack.output)
+    page = browser.new_page()
+    try:
+        # WHEN the person chooses that mode in the demo app, presses Verify, and passes on FaceID's page
+        page.goto(f"{stack.demo}&mode={choice}")
+        assert not page.is_visible("#photo-fields")
+        page.click("#verify")
+        page.wait_for_url(f"{stack.emulator}/verify/**")
+        token = page.url.rsplit("/", 1)[1]
+        shown = {step for step in ("step-document", "step-selfie", "step-compare") if page.locator(f"#{step}").count()}
+        assert shown == steps
+        page.click("#pass")
+        # THEN the app shows the session passed, as the backend read it, and its webhook arrived
+        page.wait_for_url(f"**/?token={token}")
+        page.wait_for_selector("#result:not([hidden])")
+        assert page.inner_text("#status").lower() == "passed"
+        assert ("passed" in page.inner_text("#ocr")) == (check_mode == 1)  # the document read, in mode 1
+        page.wait_for_selector("#webhook.arrived", timeout=30_000)
+        assert page.inner_text("#webhook-status").lower() == "passed"
+    finally:
+        page.close()
+    # AND FaceID was asked for that mode, with no photo
+    starts = [c for c in stack.calls() if c["action"] == stack.apply_action]
+    assert starts
+    assert all("CompareImageBase64" not in c["params"] for c in starts)
+    assert {c["params"]["Config"]["CheckMode"] for c in starts} == {check_mode}

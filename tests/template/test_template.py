@@ -34,7 +34,8 @@ def package(tmp: Path, params: list[str]) -> subprocess.CompletedProcess[str]:
         archive.writestr("handler.py", "")
     env = {**os.environ, "FACEID_ARTIFACT": str(artifact), "SLS_TELEMETRY_DISABLED": "1"}
     env["SLS_NOTIFICATIONS_MODE"] = "off"
-    for name in ("FACEID_FLOW", "FACEID_COS_BUCKETS", "CORS_ORIGIN"):  # a developer's shell must not change it
+    # a developer's shell must not change it
+    for name in ("FACEID_FLOW", "FACEID_INTL_CONFIG", "FACEID_RULE_ID", "FACEID_COS_BUCKETS", "CORS_ORIGIN"):
         env.pop(name, None)
     command = [str(OSLS), "package", "--package", str(tmp / "out"), *(f"--param={p}" for p in params)]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
