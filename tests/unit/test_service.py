@@ -215,6 +215,7 @@ def test_intl_flow_sends_the_photo_and_expires_in_ten_minutes() -> None:
     ]
     assert session.VerificationUrl == "https://intl.example/1"
     assert session.ExpiresAt == now + timedelta(minutes=10)
+    assert session.Region == "ap-jakarta"  # the region that started it, as FaceID's client tells
 
 
 def test_intl_flow_refuses_an_md5_mismatch_before_any_upstream_call() -> None:

@@ -118,7 +118,8 @@ class FaceId:
         def start(region: str, budget: Budget) -> dict[str, Any]:
             return self.call(APPLY_INTL, params, trace_id=trace_id, idempotent=False, region=region, budget=budget)
 
-        return start_in_order(start, self._regions.start_regions, self._breaker, self._clock() + self._timeout_s)
+        budget = Budget(self._clock() + self._timeout_s)
+        return start_in_order(start, self._regions.start_regions, self._breaker, budget, self._timeout_s)
 
     def get_result(
         self, *, result_action: str, biz_token: str, trace_id: str, region: str | None = None

@@ -64,15 +64,15 @@ T = TypeVar("T")
 
 
 def start_in_order(
-    start: Callable[[str, Budget], T], regions: tuple[str, ...], breaker: RegionBreaker, deadline: float
+    start: Callable[[str, Budget], T], regions: tuple[str, ...], breaker: RegionBreaker, budget: Budget, budget_s: float
 ) -> tuple[T, str]:
     """`start` in the first region, then in the next while FaceID fails (`fails_over`), all within one
-    budget: what the first region that answers said, and that region. A single region is just called."""
+    `budget` (of `budget_s`): what the first region that answers said, and that region. A single region
+    is just called."""
     if len(regions) == 1:
-        return start(regions[0], Budget(deadline)), regions[0]
+        return start(regions[0], budget), regions[0]
     order = breaker.order(regions)
-    budget = Budget(deadline)
-    reserve_s = min(FAILOVER_RESERVE_S, (deadline - breaker.now()) / 2 / (len(order) - 1))
+    reserve_s = min(FAILOVER_RESERVE_S, budget_s / 2 / (len(order) - 1))
     for n, region in enumerate(order):
         budget.reserve_s = reserve_s * (len(order) - 1 - n)
         try:
@@ -103,9 +103,6 @@ class RegionBreaker:
         self._clock = clock
         self._open_until: dict[str, float] = {}
         self._lock = threading.Lock()
-
-    def now(self) -> float:
-        return self._clock()
 
     def failed(self, region: str) -> None:
         with self._lock:
