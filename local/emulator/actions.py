@@ -18,11 +18,9 @@ from local.emulator.catalog import (
     INTL_CONFIG_FIELDS,
     INTL_MAX_BASE64,
     INTL_TOKEN_TTL_S,
-    NOT_FINISHED,
     OUTCOMES,
     PHOTO_CHECK_MODES,
     RESULT_RETENTION_S,
-    TOKEN_EXPIRED,
     UPLOAD_BUCKET,
     UPLOAD_TTL_S,
 )
@@ -127,14 +125,10 @@ class Actions(EmulatorState):
             answer.update(VideoBase64=None, BestFrameBase64=None, OCRResult=None, Extra=session.extra)
         else:
             answer.update(VideoBestFrameUrl=None, VideoBestFrameMd5=None, VideoUrl=None, VideoMd5=None)
+        answer["ErrorCode"], answer["ErrorMsg"] = self.result_code(session)
         outcome = OUTCOMES.get(session.outcome or "")
         if outcome is None or outcome.get("stays"):
-            if age > session.ttl_s:
-                answer["ErrorCode"], answer["ErrorMsg"] = TOKEN_EXPIRED
-            elif session.opened or outcome is not None:
-                answer["ErrorCode"], answer["ErrorMsg"] = NOT_FINISHED
             return answer
-        answer.update(ErrorCode=outcome["code"], ErrorMsg=outcome["msg"])
         if "liveness" in outcome and not (intl and session.check_mode == 4):  # 4: OCR only, no face
             answer["VerificationDetailList"] = [self._detail(session, outcome, intl)]
             frame = SAMPLE_FRAME

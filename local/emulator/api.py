@@ -67,6 +67,8 @@ class FaceIdEmulator(Actions, Page):
                 return _region_down(failure)
             self._check_rate(secret_id, action)
             fault = self._take_fault(action, region)
+            if fault:  # which call a fault hit (accounting: e.g. a session created after its caller gave up)
+                call["fault"] = {"code": fault.code, "latency_ms": fault.latency_ms, "reset": fault.reset}
             if fault and fault.latency_ms:
                 time.sleep(fault.latency_ms / 1000)
             if fault and fault.reset:
@@ -90,6 +92,8 @@ class FaceIdEmulator(Actions, Page):
             else:
                 result = self._apply_web_verification_token(params, region)
             call["outcome"] = "ok"
+            if "BizToken" in result:
+                call["biz_token"] = result["BizToken"]
             return _envelope({**result, "RequestId": request_id}, fault)
         except ApiError as err:
             call["outcome"] = err.code

@@ -49,6 +49,8 @@ class _Handler(BaseHTTPRequestHandler):
         emulator = self.server.emulator
         if path == "/__emulator__/calls":
             self._send(Answer(200, json.dumps(emulator.calls).encode()))
+        elif path == "/__emulator__/sessions":
+            self._send(Answer(200, json.dumps(emulator.session_listing()).encode()))
         elif path == "/__emulator__/health":
             self._send(Answer(200, b'{"ok": true}'))
         elif path.startswith("/verify/"):
@@ -88,7 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
                    "http_status": 5xx, "latency_ms": int}  every call signed for the region fails so until
                    "failure": null restores it
         - reset   forget calls, faults, failed regions, sessions and the rate window
-        GET /__emulator__/calls answers what was asked: action, region, trace id, parameters, outcome."""
+        GET /__emulator__/calls answers what was asked: action, region, trace id, parameters, outcome (and
+        the BizToken a start answered, the fault a call met); GET /__emulator__/sessions every session
+        created, with the ErrorCode a result read would answer now."""
         emulator = self.server.emulator
         try:
             options = json.loads(body or b"{}")

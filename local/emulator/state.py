@@ -15,9 +15,12 @@ from local.emulator.catalog import (
     DEFAULT_RULE_IDS,
     LOCAL_SECRET_ID,
     LOCAL_SECRET_KEY,
+    NOT_FINISHED,
     OCR_CHECK_MODES,
+    OUTCOMES,
     REGION_FAILURES,
     REGIONS,
+    TOKEN_EXPIRED,
     TOKEN_TTL_S,
 )
 
@@ -182,3 +185,30 @@ class EmulatorState:
                 session.created_at -= seconds
                 if session.finished_at is not None:
                     session.finished_at -= seconds
+
+    def result_code(self, session: WebSession) -> tuple[int | None, str | None]:
+        """The ErrorCode and ErrorMsg a result read answers now: the outcome chosen on the page, else 17
+        (opened or left unfinished), 15 once the token ran out, or nothing yet."""
+        outcome = OUTCOMES.get(session.outcome or "")
+        if outcome is not None and not outcome.get("stays"):
+            return outcome["code"], outcome["msg"]
+        if self.now() - session.created_at > session.ttl_s:
+            return TOKEN_EXPIRED
+        if session.opened or outcome is not None:
+            return NOT_FINISHED
+        return None, None
+
+    def session_listing(self) -> list[dict[str, Any]]:
+        """Every session FaceID has created, with what a result read would answer now (for accounting)."""
+        with self._lock:
+            sessions = list(self.sessions.values())
+        return [
+            {
+                "BizToken": s.biz_token,
+                "Flow": s.flow,
+                "CreatedAt": s.created_at,
+                "Outcome": s.outcome,
+                "ErrorCode": self.result_code(s)[0],
+            }
+            for s in sessions
+        ]

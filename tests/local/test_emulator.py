@@ -228,3 +228,27 @@ def test_create_upload_url_checks_its_parameter(emulator: Emulator) -> None:
     client = sdk_client(emulator)
     assert sdk_error(client, action="CreateUploadUrl", params={}) == "MissingParameter"
     assert sdk_error(client, action="CreateUploadUrl", params={"TargetAction": "Nope"}) == "InvalidParameterValue"
+
+
+def test_sessions_listing_and_calls_name_each_session_and_the_fault_a_call_met(emulator: Emulator) -> None:
+    # GIVEN a session started after a slowed call, one finished and one never opened
+    emulator.fault(latency_ms=1, count=1)
+    client = sdk_client(emulator)
+    slowed = client.call_json("ApplyWebVerificationToken", PARAMS)["Response"]["BizToken"]
+    untouched = client.call_json("ApplyWebVerificationToken", PARAMS)["Response"]["BizToken"]
+    requests.post(f"{emulator.url}/verify/{slowed}", data={"outcome": "left"}, allow_redirects=False, timeout=5)
+    # WHEN the control endpoints are asked
+    listing = requests.get(f"{emulator.url}/__emulator__/sessions", timeout=5).json()
+    calls = requests.get(f"{emulator.url}/__emulator__/calls", timeout=5).json()
+    # THEN every session is listed with the ErrorCode a result read would answer now
+    codes = {s["BizToken"]: (s["Outcome"], s["ErrorCode"]) for s in listing}
+    assert codes == {slowed: ("left", 1410), untouched: (None, None)}
+    # AND each start names the BizToken it answered, and the slowed one its fault
+    assert [(c["biz_token"], c.get("fault")) for c in calls] == [
+        (slowed, {"code": None, "latency_ms": 1, "reset": False}),
+        (untouched, None),
+    ]
+    # AND a token past its lifetime reads 15 (expired) there too
+    requests.post(f"{emulator.url}/__emulator__/config", json={"age_sessions_s": 7201}, timeout=5)
+    listing = requests.get(f"{emulator.url}/__emulator__/sessions", timeout=5).json()
+    assert {s["BizToken"]: s["ErrorCode"] for s in listing} == {slowed: 1410, untouched: 15}
