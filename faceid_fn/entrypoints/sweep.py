@@ -1,4 +1,7 @@
-"""The scheduled sweep: reads the outcome of sessions nobody has read, so that every session is announced."""
+"""The scheduled sweep: reads the outcome of sessions nobody has read, so that every session is announced.
+
+Each run emits `SweepOldestUnsettledAge`: how long ago the oldest session it took from the index and did not
+settle was started (0 when it settled them all), what an operators' alarm watches."""
 
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ def handle(event: dict[str, Any], context: LambdaContext, *, sleep: Any = time.s
     stopped = None
     due = ledger.due(datetime.now(UTC), settings.sweep_max_sessions)
     counts["Due"] = len(due)
+    unsettled = {record.BizToken: record for record in due}  # taken from the index, not yet settled
     for record in due:
         if context.get_remaining_time_in_millis() / 1000 < settings.faceid_timeout_s + RUN_MARGIN_S:
             stopped = "Time"
@@ -75,9 +79,25 @@ def handle(event: dict[str, Any], context: LambdaContext, *, sleep: Any = time.s
         counts[outcome] += 1
         if outcome in ("Final", "StillPending"):
             counts["Read"] += 1
+        if outcome in ("Final", "Resent"):
+            unsettled.pop(record.BizToken)
+    oldest = max((_age_s(record) for record in unsettled.values()), default=0)
     metrics.add_metric(name="SweepSessionsRead", unit="Count", value=counts["Read"])
-    logger.info("sweep finished", extra={**{k.lower(): v for k, v in counts.items()}, "stopped": stopped})
-    return {**counts, "Stopped": stopped}
+    metrics.add_metric(name="SweepOldestUnsettledAge", unit="Seconds", value=oldest)
+    logger.info(
+        "sweep finished",
+        extra={**{k.lower(): v for k, v in counts.items()}, "stopped": stopped, "oldest_unsettled_age_s": oldest},
+    )
+    return {**counts, "Stopped": stopped, "OldestUnsettledAgeS": oldest}
+
+
+def _age_s(record: SessionRecord) -> int:
+    """Seconds since the session started (0 when its CreatedAt cannot be read)."""
+    try:
+        created = datetime.fromisoformat(record.CreatedAt)
+    except ValueError:
+        return 0
+    return max(0, int((datetime.now(UTC) - created).total_seconds()))
 
 
 def _check_session(record: SessionRecord, ledger: Ledger, publisher: Any, now: datetime, trace_id: str) -> str:

@@ -371,6 +371,37 @@ def test_the_sweep_reads_at_most_its_cap_per_run(
     assert invoke_raw(scheduled_event())["Due"] == 1  # the third one, next run
 
 
+def test_the_sweep_reports_the_age_of_the_oldest_session_it_did_not_settle(
+    queue: str, invoke: Invoke, emulator: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN two due sessions started 40 and 20 minutes ago: the older one finished, the other still pending
+    done, waiting = start_as(invoke, None), start_as(invoke, None)
+    finish(done, "pass")
+    now = int(datetime.now(UTC).timestamp())
+    for session, minutes in ((done, 40), (waiting, 20)):
+        set_item(session["BizToken"], SweepAt=0)
+        boto3.client("dynamodb", region_name=AWS_REGION).update_item(
+            TableName=SESSIONS_TABLE,
+            Key={"BizToken": {"S": session["BizToken"]}},
+            UpdateExpression="SET CreatedAt = :at",
+            ExpressionAttributeValues={":at": {"S": datetime.fromtimestamp(now - minutes * 60, UTC).isoformat()}},
+        )
+    capsys.readouterr()
+    # WHEN the schedule fires
+    summary = invoke_raw(scheduled_event())
+    # THEN the run reports the age of the one it could not settle (the settled, older one does not count)
+    assert (summary["Final"], summary["StillPending"]) == (1, 1)
+    assert 20 * 60 <= summary["OldestUnsettledAgeS"] < 21 * 60
+    # AND emits it as a metric (what the operators' alarm watches)
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    [metrics] = [m for m in emf if "SweepOldestUnsettledAge" in m]
+    assert metrics["SweepOldestUnsettledAge"] == [summary["OldestUnsettledAgeS"]]
+    units = {d["Name"]: d["Unit"] for d in metrics["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert units["SweepOldestUnsettledAge"] == "Seconds"
+    # AND a run with nothing due reports 0
+    assert invoke_raw(scheduled_event())["OldestUnsettledAgeS"] == 0
+
+
 def test_an_event_that_could_not_be_sent_is_sent_by_the_sweep(
     queue: str, invoke: Invoke, env: Callable[..., None]
 ) -> None:
