@@ -7,7 +7,7 @@ SCAN_VENV := .venv-scan
 export SLS_TELEMETRY_DISABLED := 1
 export SLS_NOTIFICATIONS_MODE := off
 
-.PHONY: setup sdk-models browser openapi package run invoke sweep test lint typecheck unit integration e2e template fuzz fmt lock clean
+.PHONY: setup sdk-models browser openapi package run invoke sweep redrive soak test lint typecheck unit integration e2e template fuzz fmt lock clean
 
 setup: $(VENV)/.installed $(VENV)/sdk/.downloaded node_modules/.installed $(SCAN_VENV)/.installed ## install Python (venvs) and npm dependencies
 
@@ -56,6 +56,11 @@ invoke: $(VENV)/.installed node_modules/.installed ## run one event against the 
 
 sweep: $(VENV)/.installed node_modules/.installed ## one run of the scheduled sweep against the running local stack (`make run` in another shell)
 	@$(MAKE) --no-print-directory invoke FUNCTION=sweep EVENT=events/scheduled-sweep.json
+
+# Against a deployed stage, with the AWS credentials of the shell (docs/operations.md, Runbook).
+redrive: $(VENV)/.installed ## re-invoke the failed uploads and webhook deliveries of a stage's on-failure queue: make redrive STAGE=prod [REGION=...] [DRY_RUN=1]
+	@test -n "$(STAGE)" || { echo "usage: make redrive STAGE=<stage> [REGION=<region>] [DRY_RUN=1]" >&2; exit 2; }
+	$(BIN)/python -m tools.redrive --stage "$(STAGE)" $(if $(REGION),--region "$(REGION)") $(if $(DRY_RUN),--dry-run)
 
 test: setup browser lint typecheck ## everything CI runs: lint, types, template scans, unit + integration + end-to-end tests
 	$(BIN)/pytest
