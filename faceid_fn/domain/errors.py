@@ -137,6 +137,11 @@ class StoreUnavailable(ServiceError):
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
 
+    @property
+    def headers(self) -> dict[str, str]:
+        # DynamoDB throttling and 5xx pass within seconds: the caller may try again at once.
+        return {"Retry-After": "1"}
+
 
 class ResultGone(ServiceError):
     """FaceID no longer keeps this result (it keeps results 3 days): not `expired`, which is a session

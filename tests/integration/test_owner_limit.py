@@ -148,4 +148,5 @@ def test_when_the_limit_cannot_be_checked_nothing_is_started(
     answer = start(invoke, "user-a")
     assert answer.status == 503
     assert answer.body["Error"] == {"Code": "StoreUnavailable", "Message": "The session limit could not be checked"}
+    assert answer.headers["retry-after"] == "1"  # a store failure passes: the caller may try again
     assert emulator.calls == []

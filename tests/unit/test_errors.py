@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from faceid_fn.domain.errors import UpstreamError, upstream_status
+from faceid_fn.domain.errors import StoreUnavailable, UpstreamError, upstream_status
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,7 @@ def test_throttling_tells_the_caller_when_to_retry() -> None:
 )
 def test_credential_and_configuration_failures_are_ours_to_fix(code: str, ours: bool) -> None:
     assert UpstreamError(code, "x").is_our_fault is ours
+
+
+def test_a_store_that_cannot_be_used_tells_the_caller_to_retry() -> None:
+    assert StoreUnavailable("StoreUnavailable", "The session ledger is unavailable").headers == {"Retry-After": "1"}
