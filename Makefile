@@ -62,6 +62,12 @@ redrive: $(VENV)/.installed ## re-invoke the failed uploads and webhook deliveri
 	@test -n "$(STAGE)" || { echo "usage: make redrive STAGE=<stage> [REGION=<region>] [DRY_RUN=1]" >&2; exit 2; }
 	$(BIN)/python -m tools.redrive --stage "$(STAGE)" $(if $(REGION),--region "$(REGION)") $(if $(DRY_RUN),--dry-run)
 
+# The soak (bench/soak.py; docs/bench.md): MINUTES of load at FaceID's full rate under faults, then every
+# session accounted for; writes bench/results/soak.{json,md,png}, fails on any loss. `--quick` runs in make test.
+MINUTES ?= 10
+soak: setup ## MINUTES (10) of load at FaceID's rate under faults, every session accounted for (bench/results/soak.*)
+	$(BIN)/python bench/soak.py --minutes $(MINUTES)
+
 test: setup browser lint typecheck ## everything CI runs: lint, types, template scans, unit + integration + end-to-end tests
 	$(BIN)/pytest
 

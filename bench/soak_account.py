@@ -1,0 +1,224 @@
+"""The soak's accounting, from the stores: FaceID's sessions and calls (the emulator), the session ledger
+(DynamoDB), every event put on the bus (a queue the completion rule fills), the receiver's deliveries, the
+on-failure queue after a redrive, and what the proxy and the receiver injected. The harness's own records
+say only who was handed which BizToken and what each caller was answered (the callers are the harness), and
+which invocations it killed: they explain a session FaceID created that nobody was ever given.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+START_ACTIONS = ("ApplyWebVerificationBizTokenIntl", "ApplyWebVerificationToken")
+# FaceID's ErrorCodes that are not a final outcome (docs/http.md, Result codes): none yet, 17 not finished.
+NOT_FINAL = (None, 17)
+FACEID_TIMEOUT_MS = 8000  # FACEID_TIMEOUT_S in serverless.yml: a slower answer reached nobody
+
+
+@dataclass
+class Stores:
+    faceid_sessions: list[dict[str, Any]]
+    faceid_calls: list[dict[str, Any]]
+    ledger: list[dict[str, Any]]
+    index_attribute: str  # the Pending index's partition key: present while a session is not announced
+    events: list[dict[str, Any]]
+    receiver: dict[str, Any]
+    on_failure_left: list[dict[str, Any]]
+    proxy_injected: list[dict[str, Any]]
+
+
+@dataclass
+class Harness:
+    calls: list[Any]  # soak_load.Call
+    handed_out: dict[str, dict[str, Any]]
+    kills: list[dict[str, Any]]  # the invocations killed mid-request (request id, kind)
+    delivery_kills: set[str]  # BizTokens whose delivery invocation was killed mid-request
+    failed_upload_traces: set[str]  # upload request ids with an attempt that failed (raised, crashed, timed out)
+
+
+def faults(stores: Stores, harness: Harness) -> dict[str, int]:
+    """How often each fault was met, counted where it happened."""
+    counted: Counter[str] = Counter()
+    for call in stores.faceid_calls:
+        fault = call.get("fault")
+        if not fault:
+            continue
+        if fault.get("reset"):
+            counted["faceid_reset"] += 1
+        elif fault.get("latency_ms"):
+            counted["faceid_timeout"] += 1
+        elif (fault.get("code") or "").startswith("RequestLimitExceeded"):
+            counted["faceid_throttle"] += 1
+        elif str(call.get("outcome", "")).startswith("fault:http 5"):
+            counted["faceid_5xx"] += 1
+    for injected in stores.proxy_injected:
+        counted[injected["fault"]] += 1
+    for name, count in stores.receiver.get("injected", {}).items():
+        counted[name] += count
+    counted["instance_killed"] = len(harness.kills)
+    return dict(counted)
+
+
+def account(stores: Stores, harness: Harness) -> dict[str, Any]:
+    faceid = {s["BizToken"]: s for s in stores.faceid_sessions}
+    start_calls = {c["biz_token"]: c for c in stores.faceid_calls if c.get("biz_token")}
+    # The ledger's session items (the same table keeps each owner's count of starts: items without a Status).
+    ledger = {item["BizToken"]["S"]: item for item in stores.ledger if "Status" in item}
+    answered = {c.request_id: c for c in harness.calls}
+    killed = {k["request_id"] for k in harness.kills}
+    problems: dict[str, list[Any]] = defaultdict(list)
+
+    # 1. Every session FaceID created is in the ledger, unless nobody was ever given its BizToken.
+    orphaned: Counter[str] = Counter()
+    for token in faceid:
+        if token in ledger:
+            continue
+        reason = _orphan_reason(start_calls.get(token), answered, killed, harness.failed_upload_traces)
+        if token in harness.handed_out or reason is None:
+            problems["lost_sessions"].append(token)
+        else:
+            orphaned[reason] += 1
+    for token in harness.handed_out:
+        if token not in ledger:
+            problems["lost_sessions"].append(token)
+
+    # 2. Every session FaceID calls final is settled, or still in the sweep's index (it will be).
+    statuses: Counter[str] = Counter()
+    backlog = {"pending_final_at_faceid": 0, "claimed_not_announced": 0, "pending_at_faceid": 0}
+    announced = []
+    for token, item in ledger.items():
+        status = item.get("Status", {}).get("S", "pending")
+        statuses[status] += 1
+        in_index = stores.index_attribute in item
+        code = faceid.get(token, {}).get("ErrorCode")
+        final_at_faceid = token in faceid and code not in NOT_FINAL
+        if status == "pending":
+            if final_at_faceid and not in_index:
+                problems["lost_settlements"].append(token)
+            elif final_at_faceid:
+                backlog["pending_final_at_faceid"] += 1
+            else:
+                backlog["pending_at_faceid"] += 1
+                if not in_index:
+                    problems["lost_settlements"].append(token)
+        elif in_index:
+            backlog["claimed_not_announced"] += 1
+        else:
+            announced.append(token)
+
+    # 3. Every announced session has exactly one Verification Completed event (a second, identical one
+    # only in the documented crash window: the event out, the ledger not told).
+    events: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in stores.events:
+        events[event["detail"]["BizToken"]].append(event)
+    crash_window_events = 0
+    for token in announced:
+        found = events.get(token, [])
+        if not found:
+            problems["lost_events"].append(token)
+        details = {json.dumps(e["detail"], sort_keys=True) for e in found}
+        if len(details) > 1:
+            problems["duplicate_events"].append(token)
+        elif len(found) > 1:
+            crash_window_events += len(found) - 1
+        if found and found[0]["detail"]["Status"] != ledger[token]["Status"]["S"]:
+            problems["event_status_mismatch"].append(token)
+    for token in events:
+        if token not in ledger:
+            problems["events_without_session"].append(token)
+
+    # 4. Every event's webhook reached the receiver once (by webhook-id); a second delivery only where an
+    # event was sent twice (crash window) or a delivery was killed after the receiver took it.
+    deliveries = stores.receiver.get("deliveries", {})
+    redelivered_explained = 0
+    for token in events:
+        delivery = deliveries.get(f"msg_{token}")
+        if delivery is None:
+            problems["lost_deliveries"].append(token)
+            continue
+        if delivery["duplicates"]:
+            if len(events[token]) > 1 or token in harness.delivery_kills:
+                redelivered_explained += delivery["duplicates"]
+            else:
+                problems["duplicate_deliveries"].append(token)
+        if delivery["data"]["Status"] != events[token][0]["detail"]["Status"]:
+            problems["webhook_status_mismatch"].append(token)
+    for webhook_id in deliveries:
+        if webhook_id.removeprefix("msg_") not in events:
+            problems["deliveries_without_event"].append(webhook_id)
+
+    # 5. Nothing left on the on-failure queue after the redrive.
+    problems["left_on_failure_queue"] = [record.get("kind") for record in stores.on_failure_left]
+
+    # 6. Every caller got a 2xx or a defined error; a 429/503/409-in-progress says when to retry.
+    crashed = 0
+    for call in harness.calls:
+        if call.killed:
+            crashed += 1  # API Gateway's 500 for an instance the soak killed: counted apart
+            problems["crashed_by_the_soak"].append(f"{call.request_id} {call.status} {call.invocation}")
+            continue
+        if call.status >= 500 and (call.status == 500 or not call.enveloped):
+            problems["bare_500s"].append(f"{call.request_id} {call.status} {call.invocation}")
+        elif call.status >= 400 and not call.enveloped:
+            problems["bare_errors"].append(f"{call.request_id} {call.status}")
+        retry = call.status in (429, 503) or (call.status == 409 and call.code == "IdempotencyInProgress")
+        if retry and not call.retry_after:
+            problems["missing_retry_after"].append(f"{call.request_id} {call.status} {call.code}")
+
+    losses = {
+        name: len(problems.get(name, []))
+        for name in (
+            "lost_sessions",
+            "lost_settlements",
+            "lost_events",
+            "duplicate_events",
+            "event_status_mismatch",
+            "events_without_session",
+            "lost_deliveries",
+            "duplicate_deliveries",
+            "webhook_status_mismatch",
+            "deliveries_without_event",
+            "left_on_failure_queue",
+            "bare_500s",
+            "bare_errors",
+            "missing_retry_after",
+        )
+    }
+    return {
+        "losses": losses,
+        "examples": {name: values[:5] for name, values in problems.items() if values},
+        "faceid_sessions": len(faceid),
+        "ledger_sessions": len(ledger),
+        "statuses": dict(statuses),
+        "announced": len(announced),
+        "backlog_at_end": backlog,
+        "orphaned_sessions": dict(orphaned),
+        "events": len(stores.events),
+        "crash_window_duplicate_events": crash_window_events,
+        "webhook_ids": len(deliveries),
+        "redelivered_same_webhook_id": redelivered_explained,
+        "crashed_http_answers": crashed,
+    }
+
+
+def _orphan_reason(
+    call: dict[str, Any] | None, answered: dict[str, Any], killed: set[str], failed_uploads: set[str]
+) -> str | None:
+    """Why FaceID's session reached nobody (None: no reason: it is lost)."""
+    if call is None:
+        return None
+    fault = call.get("fault") or {}
+    if (fault.get("latency_ms") or 0) >= FACEID_TIMEOUT_MS:
+        return "FaceID answered after the function's timeout"
+    trace = call.get("trace_id")
+    if trace in killed:
+        return "instance killed after FaceID answered"
+    caller = answered.get(trace)
+    if caller is not None and caller.status != 201:
+        return f"the start failed after FaceID answered ({caller.status} {caller.code or caller.invocation})"
+    if trace in failed_uploads:  # an upload's attempt (its trace id is the upload's request id)
+        return "an upload attempt failed after FaceID answered (Lambda retried it)"
+    return None

@@ -1,0 +1,157 @@
+"""The soak's report: the markdown tables and the plot (matplotlib) of a bench/results/soak.json."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+LOSSES_IN_SUMMARY = ("lost_sessions", "lost_deliveries", "duplicate_deliveries", "bare_500s")
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+def latency(values: list[float]) -> dict[str, Any]:
+    return {"n": len(values), "p50": percentile(values, 50), "p99": percentile(values, 99)}
+
+
+def _s(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    load, accounting = report["load"], report["accounting"]
+    lines = [
+        f"**Soak: {report['load_s']:.0f} s of load at {load['rate_target']:g} starts/s, "
+        f"{report['duration_s']:.0f} s in all ({report['mode']})**",
+        "",
+        "| load | |",
+        "|---|---|",
+        f"| session starts (HTTP + uploads), achieved rate | {load['starts']} ({load['start_rate']:.1f}/s) |",
+        f"| HTTP starts: callers, with Idempotency-Key, retried requests | {load['http_callers']}, "
+        f"{load['keyed_requests']}, {load['retried_requests']} |",
+        f"| uploads S3 / COS, records delivered twice | {load['s3_uploads']} / {load['cos_uploads']}, "
+        f"{load['duplicate_records']} |",
+        f"| owners, owner reads | {load['owners']}, {load['reads']} |",
+        f"| sweep runs, webhook deliveries (attempts) | {load['sweep_runs']}, {load['delivery_attempts']} |",
+        f"| instances started (cold starts) | {load['cold_starts']} |",
+        "",
+        "| fault | injected |",
+        "|---|---|",
+        *(f"| {name} | {count} |" for name, count in sorted(report["faults"].items())),
+        "",
+        "| outcome (ledger) | sessions |",
+        "|---|---|",
+        *(f"| {status} | {count} |" for status, count in sorted(accounting["statuses"].items())),
+        "",
+        "| answers | |",
+        "|---|---|",
+        *(
+            f"| {kind} | {', '.join(f'{status}: {n}' for status, n in sorted(counts.items()))} |"
+            for kind, counts in report["answers"].items()
+        ),
+        "",
+        "| latency (s) | n | p50 | p99 |",
+        "|---|---|---|---|",
+        *(f"| {name} | {v['n']} | {_s(v['p50'])} | {_s(v['p99'])} |" for name, v in report["latency_s"].items()),
+        "",
+        "| asynchronous invocations | 1st attempt | 2nd | 3rd | on-failure queue |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {kind} | {a.get('1', 0)} | {a.get('2', 0)} | {a.get('3', 0)} | {a.get('on-failure', 0)} |"
+            for kind, a in sorted(report["attempts"].items())
+        ),
+        "",
+        f"FaceID start calls per session created: {report['faceid_calls_per_session']:.2f}; "
+        f"sessions FaceID created {accounting['faceid_sessions']}, in the ledger {accounting['ledger_sessions']}, "
+        f"orphaned (nobody was given the BizToken) {sum(accounting['orphaned_sessions'].values())}; "
+        f"events {accounting['events']} (crash-window duplicates {accounting['crash_window_duplicate_events']}), "
+        f"webhook-ids {accounting['webhook_ids']} (same webhook-id again, explained "
+        f"{accounting['redelivered_same_webhook_id']}); redrive: {report['redrive']}.",
+        "",
+        "| losses | |",
+        "|---|---|",
+        *(f"| {name} | {count} |" for name, count in accounting["losses"].items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    timeline = report["timeline"]
+    figure, (starts, latencies, faults, backlog) = plt.subplots(
+        4, 1, figsize=(11, 11), sharex=True, gridspec_kw={"height_ratios": [2, 2, 1.6, 2]}
+    )
+    seconds = [row["t"] for row in timeline["per_second"]]
+    starts.plot(seconds, [row["starts"] for row in timeline["per_second"]], lw=0.8, label="starts begun")
+    starts.plot(seconds, [row["created"] for row in timeline["per_second"]], lw=0.8, label="201 Created")
+    starts.plot(seconds, [row["uploads_started"] for row in timeline["per_second"]], lw=0.8, label="uploads started")
+    starts.set_ylabel("per second")
+    starts.legend(loc="upper right", fontsize=8)
+    starts.set_title("Soak: " + report["mode"])
+    windows = timeline["latency_windows"]
+    x = [row["t"] for row in windows]
+    latencies.plot(x, [row["p50"] for row in windows], label="HTTP start p50")
+    latencies.plot(x, [row["p99"] for row in windows], label="HTTP start p99")
+    latencies.plot(x, [row["read_p99"] for row in windows], label="read p99", lw=0.8)
+    latencies.set_yscale("log")
+    latencies.set_ylabel("seconds")
+    latencies.legend(loc="upper right", fontsize=8)
+    names = sorted({f["name"] for f in timeline["faults"]})
+    for row, name in enumerate(names):
+        for fault in (f for f in timeline["faults"] if f["name"] == name):
+            faults.broken_barh([(fault["t"], max(fault.get("seconds", 0), 1.5))], (row - 0.35, 0.7))
+    faults.set_yticks(range(len(names)), names, fontsize=7)
+    faults.set_ylim(-0.6, len(names) - 0.4)
+    faults.set_ylabel("faults")
+    samples = timeline["samples"]
+    t = [row["t"] for row in samples]
+    backlog.plot(t, [row["index"] for row in samples], label="sessions in the sweep's index")
+    backlog.plot(t, [row["due"] for row in samples], label="of them due")
+    backlog.plot(t, [row["async_pending"] for row in samples], label="async invocations pending", lw=0.8)
+    backlog.axvline(report["load_s"], color="grey", ls=":", lw=1)
+    backlog.set_ylabel("sessions")
+    backlog.set_xlabel("seconds since the load began (dotted: load ends, the drain begins)")
+    backlog.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def per_second(begun: list[float], calls: list[Any], uploads: list[dict[str, Any]], t0: float) -> list[dict[str, Any]]:
+    starts = Counter(int(t - t0) for t in begun)
+    created = Counter(int(c.at + c.seconds - t0) for c in calls if c.kind == "start" and c.status == 201)
+    upload_starts = Counter(int(u["at"] - t0) for u in uploads)
+    end = max([*starts, *created, *upload_starts, 0]) + 1
+    return [
+        {"t": s, "starts": starts[s], "created": created[s], "uploads_started": upload_starts[s]} for s in range(end)
+    ]
+
+
+def latency_windows(calls: list[Any], t0: float, width: float) -> list[dict[str, Any]]:
+    buckets: dict[int, list[Any]] = {}
+    for call in calls:
+        buckets.setdefault(int((call.at - t0) // width), []).append(call)
+    rows = []
+    for n in sorted(buckets):
+        starts = [c.seconds for c in buckets[n] if c.kind == "start"]
+        reads = [c.seconds for c in buckets[n] if c.kind == "read"]
+        rows.append(
+            {
+                "t": n * width,
+                "p50": percentile(starts, 50),
+                "p99": percentile(starts, 99),
+                "read_p99": percentile(reads, 99),
+            }
+        )
+    return rows
