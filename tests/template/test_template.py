@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -217,3 +218,106 @@ def test_an_open_api_is_an_explicit_choice(tmp_path: Path) -> None:
     environment = template["Resources"]["ApiLambdaFunction"]["Properties"]["Environment"]["Variables"]
     assert environment["AUTH_REQUIRED"] == "false"
     assert environment["FACEID_COS_BUCKETS"] == "*"
+
+
+# -- operators: alarms, dashboard, archive ----------------------------------------------------------------
+
+ALARMS = {  # logical id -> (namespace, metric) of the alarms on one metric
+    "OnFailureQueueAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    "UpstreamFailuresAlarm": ("FaceidFn", "UpstreamError"),
+    "WebhookFailuresAlarm": ("FaceidFn", "WebhookFailed"),
+    "SweepBacklogAlarm": ("FaceidFn", "SweepOldestUnsettledAge"),
+}
+FUNCTION_ALARMS = {"FunctionErrorsAlarm": "Errors", "FunctionThrottlesAlarm": "Throttles"}
+SERVICE = [{"Name": "service", "Value": "faceid-fn"}]  # the dimension Powertools' metrics carry
+
+
+def emitted_metrics() -> set[str]:
+    """The metric names the function's code emits (metrics.add_metric(name=...))."""
+    code = "".join(path.read_text() for path in (ROOT / "faceid_fn").rglob("*.py"))
+    return set(re.findall(r'add_metric\(name="(\w+)"', code))
+
+
+def test_alarms_watch_failures_and_the_sweep_and_notify_the_alarm_topic(template: dict[str, Any]) -> None:
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    assert set(alarms) == set(ALARMS) | set(FUNCTION_ALARMS)
+    # every alarm notifies the topic created here (no alarmTopicArn given), when it fires and when it clears
+    topic = {"Ref": "AlarmTopic"}
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == alarm["Properties"]["OKActions"] == [topic]
+    assert "Condition" not in template["Resources"]["AlarmTopic"]
+    assert template["Resources"]["AlarmEmailSubscription"]["Condition"] == "AlarmEmailOn"
+    assert template["Conditions"]["AlarmEmailOn"] == {"Fn::Not": [{"Fn::Equals": ["", ""]}]}  # no address given
+    # each watches a metric that exists: AWS's, or one the function's code emits, with its service dimension
+    for logical_id, (namespace, metric) in ALARMS.items():
+        properties = alarms[logical_id]["Properties"]
+        assert (properties["Namespace"], properties["MetricName"]) == (namespace, metric)
+        if namespace == "FaceidFn":
+            assert metric in emitted_metrics()
+            assert properties["Dimensions"] == SERVICE
+    on_failure = alarms["OnFailureQueueAlarm"]["Properties"]
+    assert on_failure["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["UploadFailuresQueue", "QueueName"]}}
+    ]
+    assert (on_failure["Threshold"], on_failure["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    # the sweep's alarm: too old, or no run at all (missing data breaches)
+    sweep = alarms["SweepBacklogAlarm"]["Properties"]
+    assert (sweep["Statistic"], sweep["Threshold"], sweep["TreatMissingData"]) == ("Maximum", 1800, "breaching")
+    # the function alarms add up every function's metric (one per function of serverless.yml)
+    functions = {name for name, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    for logical_id, metric in FUNCTION_ALARMS.items():
+        queries = alarms[logical_id]["Properties"]["Metrics"]
+        watched = {
+            q["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+            for q in queries
+            if "MetricStat" in q and q["MetricStat"]["Metric"]["MetricName"] == metric
+        }
+        assert watched == functions
+        assert [q["Expression"] for q in queries if "Expression" in q] == ['SUM(METRICS("fn"))']
+
+
+def test_the_dashboard_shows_the_alarms_and_the_metrics_they_watch(template: dict[str, Any]) -> None:
+    body, variables = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert {"Namespace", "Service", "FailuresQueue", "SweepAgeThreshold", "Alarms"} <= set(variables)
+    assert {"ApiFunction", "SweepFunction", "DeliverFunction"} <= set(variables)
+    for name in variables:  # what CloudFormation substitutes, here a placeholder: the body is then JSON
+        body = body.replace("${" + name + "}", "1" if name == "SweepAgeThreshold" else name)
+    widgets = json.loads(body.replace("${AWS::Region}", "ap-southeast-1"))["widgets"]
+    [alarm_widget] = [w for w in widgets if w["type"] == "alarm"]
+    assert alarm_widget["properties"]["alarms"] == ["Alarms"]
+    shown = {m[1] for w in widgets if w["type"] == "metric" for m in w["properties"]["metrics"]}
+    assert {metric for _, metric in ALARMS.values()} | set(FUNCTION_ALARMS.values()) <= shown
+    arns = variables["Alarms"]["Fn::Join"][1]
+    assert {a["Fn::GetAtt"][0] for a in arns} == set(ALARMS) | set(FUNCTION_ALARMS)
+
+
+def test_the_bus_archives_every_completion_event(template: dict[str, Any]) -> None:
+    [archive] = resources(template, "AWS::Events::Archive").values()
+    assert archive["Properties"]["SourceArn"] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+    assert archive["Properties"]["EventPattern"] == {"source": ["faceid-fn"]}
+    assert archive["Properties"]["RetentionDays"] == 4  # as long as the ledger keeps a session
+
+
+def test_alarms_can_also_go_to_an_existing_topic_and_mail_an_address(tmp_path: Path) -> None:
+    topic = "arn:aws:sns:ap-southeast-1:123456789012:operators"
+    done = package(tmp_path, [*DEPLOY_PARAMS, f"alarmTopicArn={topic}", "alarmEmail=ops@example.com"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    template = json.loads((tmp_path / "out" / TEMPLATE).read_text())
+    # every alarm notifies the topic created here and the given one
+    for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == alarm["Properties"]["OKActions"] == [{"Ref": "AlarmTopic"}, topic]
+    # and the address is subscribed to the one created here
+    subscription = template["Resources"]["AlarmEmailSubscription"]
+    assert template["Conditions"]["AlarmEmailOn"] == {"Fn::Not": [{"Fn::Equals": ["ops@example.com", ""]}]}
+    assert subscription["Properties"] == {
+        "Protocol": "email",
+        "Endpoint": "ops@example.com",
+        "TopicArn": {"Ref": "AlarmTopic"},
+    }
+
+
+def test_an_alarm_topic_that_is_not_an_sns_arn_stops_packaging(tmp_path: Path) -> None:
+    done = package(tmp_path, [*DEPLOY_PARAMS, "alarmTopicArn=ops@example.com"])
+    assert done.returncode != 0
+    assert "alarmTopicArn must be an SNS topic's ARN" in done.stdout + done.stderr
+    assert "    at " not in done.stdout + done.stderr  # a message, not a stack trace
