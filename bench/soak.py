@@ -26,6 +26,7 @@ import os
 import random
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -64,7 +65,7 @@ EVERY_FAULT = (
     "webhook_down",
     "instance_killed",
 )
-# The sweep's settings in the drain (docs/operations.md, Runbook: a backlog): the most a run may read.
+# The sweep's settings in the drain (docs/operations.md, "Alarms and runbook": a backlog): the most it reads.
 DRAIN_SWEEP = {"SWEEP_MAX_SESSIONS": "1000", "SWEEP_RPS": "19"}
 # Which invocation an instance_kill fault kills, and how long it must have been running.
 KILLS = (("http-start", 0.05), ("upload", 0.05), ("delivery", 0.0), ("sweep", 0.005))
@@ -121,7 +122,8 @@ def get(url: str) -> Any:
 @contextlib.contextmanager
 def process(command: list[str], env: dict[str, str] | None = None, announce: bool = False) -> Iterator[Any]:
     """A helper process (its stderr to the soak's log directory); `announce`: it prints its ports as JSON."""
-    log = (STATE / "soak" / f"{Path(command[1] if command[1] != '-m' else command[2]).stem}.log").open("ab")
+    name = command[2] if command[1] == "-m" else Path(command[1]).stem
+    log = (STATE / "soak" / f"{name}.log").open("ab")
     child = subprocess.Popen(
         command,
         cwd=ROOT,
@@ -130,7 +132,7 @@ def process(command: list[str], env: dict[str, str] | None = None, announce: boo
         stderr=log,
         text=True,
     )
-    HELPERS[Path(log.name).stem] = child.pid
+    HELPERS[name] = child.pid
     try:
         yield json.loads(child.stdout.readline()) if announce and child.stdout else child
     finally:
@@ -152,6 +154,8 @@ class Soak:
         self.fault_log: list[dict[str, Any]] = []
         self.kills: list[dict[str, Any]] = []
         self.samples: list[dict[str, Any]] = []
+        self.bus_events: list[dict[str, Any]] = []  # every event the completion rule put on the audit queue
+        self.on_success: Counter[str] = Counter()  # the on-success destination's records, by kind
         self.t0 = time.time()
 
     # -- the stack -----------------------------------------------------------------------------------
@@ -284,8 +288,14 @@ class Soak:
     def _soak(self) -> int:
         print(f"soak: stack up and instances warm in {time.time() - self.t0:.0f} s", flush=True)
         self.t0 = time.time()
+        on_success = self.created.queues[self.lam.functions[self.lam.by_trigger("uploads")].on_success or ""]
+        consumers = {
+            "rule": (self.created.delivery_queue, self._rule),
+            "audit": (self.created.audit_queue, self.bus_events.append),  # every event put on the bus
+            "on-success": (on_success, lambda record: self.on_success.update([_kind(record["requestPayload"])])),
+        }
         threads = [
-            threading.Thread(target=self._rule, name="rule", daemon=True),
+            *(threading.Thread(target=self._consume, args=c, name=name, daemon=True) for name, c in consumers.items()),
             threading.Thread(target=self._schedule, name="schedule", daemon=True),
             threading.Thread(target=self._sample, name="sample", daemon=True),
             threading.Thread(target=self._faults, name="faults", daemon=True),
@@ -299,25 +309,39 @@ class Soak:
         self._drain(deadline_s=110.0 if self.quick else 900.0)
         redrive = self._redrive()
         self._drain(deadline_s=40.0 if self.quick else 300.0, age=False)
+        while self._queued(self.created.audit_queue):  # its consumer reads the last events
+            time.sleep(1.0)
         self.stop.set()
-        time.sleep(1.5)
+        time.sleep(2.5)
         return self._report(redrive)
 
-    def _rule(self) -> None:
-        """EventBridge's rule: each completion event (which the rule put on its queue) is handed to the
-        delivery function asynchronously."""
-        function = self.lam.by_trigger("delivery")
+    def _queued(self, queue: str) -> int:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        attributes = self.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=names)["Attributes"]
+        return sum(int(attributes[name]) for name in names)
+
+    def _consume(self, queue: str, handle: Any) -> None:
+        """Read a queue as long as the soak runs, each message to `handle`, then deleted. Moto's queues take
+        time in proportion to what they hold to take a message: every queue that fills is read along."""
         while not self.stop.is_set():
             try:
-                answer = self.sqs.receive_message(
-                    QueueUrl=self.created.delivery_queue, MaxNumberOfMessages=10, WaitTimeSeconds=1
+                messages = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                    "Messages", []
                 )
-            except Exception:
+                for message in messages:
+                    handle(json.loads(message["Body"]))
+                if messages:
+                    self.sqs.delete_message_batch(
+                        QueueUrl=queue,
+                        Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
+                    )
+            except Exception as exc:  # moto busy: the next round reads them
+                print(f"soak: queue not read: {type(exc).__name__}: {exc}", flush=True)
                 time.sleep(0.5)
-                continue
-            for message in answer.get("Messages", []):
-                self.lam.invoke_async(function, json.loads(message["Body"]), "delivery")
-                self.sqs.delete_message(QueueUrl=self.created.delivery_queue, ReceiptHandle=message["ReceiptHandle"])
+
+    def _rule(self, event: dict[str, Any]) -> None:
+        """EventBridge's rule: each completion event is handed to the delivery function asynchronously."""
+        self.lam.invoke_async(self.lam.by_trigger("delivery"), event, "delivery")
 
     def _schedule(self) -> None:
         """EventBridge's schedule: the sweep every minute (every few seconds in the quick form)."""
@@ -384,7 +408,8 @@ class Soak:
                     "due": due,
                     "async_pending": self.lam.pending(),
                     "instances": sum(len(p.instances) for p in self.lam.pools.values()),
-                    "moto_cpu_s": round(cpu_seconds(HELPERS.get("moto", 0)), 1),
+                    "moto_cpu_s": round(cpu_seconds(HELPERS.get("moto.server", 0)), 1),
+                    "load_average": os.getloadavg()[0],  # the machine's, other users' work included
                 }
             )
 
@@ -423,10 +448,7 @@ class Soak:
         running = [i.kind for i in self.lam.invocations if i.final is None and i.kind != "sweep"]
         if running:
             return f"asynchronous invocations pending: {dict(Counter(running))}"
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=self.created.delivery_queue, AttributeNames=["ApproximateNumberOfMessages"]
-        )["Attributes"]
-        if int(attributes["ApproximateNumberOfMessages"]):
+        if self._queued(self.created.delivery_queue):
             return "events on the rule's queue"
         final = {
             s["BizToken"] for s in get(f"{self.emulator}/__emulator__/sessions") if s["ErrorCode"] not in (None, 17)
@@ -504,22 +526,7 @@ class Soak:
                 return left
             for message in fresh:
                 seen.add(message["MessageId"])
-                payload = json.loads(message["Body"]).get("requestPayload") or {}
-                kind = "upload" if "Records" in payload else payload.get("source", "unknown")
-                left.append({"kind": kind})
-
-    def _audit_events(self) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = []
-        empty = 0
-        while empty < 3:
-            messages = self.sqs.receive_message(
-                QueueUrl=self.created.audit_queue, MaxNumberOfMessages=10, WaitTimeSeconds=1
-            ).get("Messages", [])
-            empty = 0 if messages else empty + 1
-            for message in messages:
-                events.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.created.audit_queue, ReceiptHandle=message["ReceiptHandle"])
-        return events
+                left.append({"kind": _kind(json.loads(message["Body"]).get("requestPayload") or {})})
 
     def _ledger(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -534,7 +541,7 @@ class Soak:
             faceid_calls=get(f"{self.emulator}/__emulator__/calls"),
             ledger=self._ledger(),
             index_attribute=self.index["partition"],
-            events=self._audit_events(),
+            events=list(self.bus_events),
             receiver=get(f"{self.receiver}/state"),
             on_failure_left=self._left_on_failure(),
             proxy_injected=get(f"{self.proxy}/__proxy__/injected"),
@@ -606,6 +613,7 @@ class Soak:
                 },
             },
             "attempts": {kind: dict(row) for kind, row in attempts.items()},
+            "on_success_records": dict(self.on_success),
             "faceid_calls_per_session": len(apply_calls) / max(1, accounting["faceid_sessions"]),
             "accounting": accounting,
             "redrive": redrive,
@@ -619,8 +627,9 @@ class Soak:
         }
         report["cpu_s"] = {
             **{name: round(cpu_seconds(pid), 1) for name, pid in HELPERS.items()},
-            "instances (running at the end)": round(
-                sum(cpu_seconds(i.process.pid) for pool in lam.pools.values() for i in pool.instances), 1
+            "instances": round(
+                sum(pool.stopped_cpu_s + sum(i.cpu_seconds() for i in pool.instances) for pool in lam.pools.values()),
+                1,
             ),
             "harness": round(sum(os.times()[:2]), 1),
         }
@@ -633,6 +642,12 @@ class Soak:
         verdict = "no loss" if report["ok"] else "LOSSES or faults not injected"
         print(f"soak: {verdict}; bench/results/soak.json, soak.md, soak.png", flush=True)
         return 0 if report["ok"] else 1
+
+
+def _kind(payload: dict[str, Any]) -> str:
+    if "Records" in payload:
+        return "upload"
+    return {"faceid-fn": "delivery", "aws.events": "sweep"}.get(str(payload.get("source")), "unknown")
 
 
 def _upload_traces(event: dict[str, Any]) -> list[str]:
@@ -660,6 +675,8 @@ def main() -> int:
     if args.quick and not args.seconds:
         args.seconds = 15.0
     random.seed(args.seed)
+    # `kill` (SIGTERM) ends the soak as Ctrl-C does: its helper processes and instances stop with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     return Soak(args).run()
 
 

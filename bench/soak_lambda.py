@@ -23,6 +23,7 @@ import contextlib
 import heapq
 import itertools
 import json
+import os
 import select
 import subprocess
 import sys
@@ -78,6 +79,7 @@ class Instance:
         self.busy_request: str | None = None
         self.killed = False
         self.generation = 0  # the configuration it was started with (Pool.redeploy)
+        self.function_cpu = 0.0  # its CPU time when it was stopped
 
     def ready(self, timeout_s: float = 120.0) -> None:
         line = self._line(timeout_s)
@@ -117,8 +119,17 @@ class Instance:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the instance so far (Linux /proc; 0 once it has exited)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
+            self.function_cpu = self.cpu_seconds()
             self.process.kill()
         self.process.wait(timeout=10)
         for stream in (self.process.stdin, self.process.stdout):
@@ -138,6 +149,7 @@ class Pool:
         self.instances: list[Instance] = []
         self.idle: list[Instance] = []
         self.cold_starts = 0
+        self.stopped_cpu_s = 0.0  # CPU time of the instances stopped so far (crashed ones excluded)
         self._generation = 0
         self._count = itertools.count()
         self._condition = threading.Condition()
@@ -196,6 +208,7 @@ class Pool:
             self._generation += 1
             for instance in self.idle:
                 instance.stop()
+                self.stopped_cpu_s += instance.function_cpu
                 self.instances.remove(instance)
             self.idle.clear()
 
@@ -205,6 +218,7 @@ class Pool:
                 self.idle.append(instance)
             else:
                 instance.stop()
+                self.stopped_cpu_s += instance.function_cpu
                 self.instances.remove(instance)
             self._condition.notify()
 

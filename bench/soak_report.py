@@ -41,6 +41,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"| owners, owner reads | {load['owners']}, {load['reads']} |",
         f"| sweep runs, webhook deliveries (attempts) | {load['sweep_runs']}, {load['delivery_attempts']} |",
         f"| instances started (cold starts) | {load['cold_starts']} |",
+        f"| CPU seconds used: {', '.join(report['cpu_s'])} | {', '.join(str(v) for v in report['cpu_s'].values())} |",
+        f"| the machine's load average (1 min), highest | "
+        f"{max((row.get('load_average', 0) for row in report['timeline']['samples']), default=0):.1f} |",
         "",
         "| fault | injected |",
         "|---|---|",
