@@ -271,6 +271,16 @@ class Soak:
             self.stop.set()
             self.lam.stop()
 
+    def _readme(self, table: str, report: dict[str, Any]) -> None:
+        readme = ROOT / "bench" / "README.md"
+        text = readme.read_text()
+        stamp = datetime.fromtimestamp(self.t0, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        command = f"make soak MINUTES={self.load_s / 60:g}"
+        load = max((row.get("load_average", 0) for row in report["timeline"]["samples"]), default=0)
+        header = f"_Last run: {stamp}, `{command}`, {os.cpu_count()} cores shared (load average up to {load:.1f})._"
+        block = f"{README_START}\n{header}\n\n{table}{README_END}"
+        readme.write_text(text[: text.index(README_START)] + block + text[text.index(README_END) + len(README_END) :])
+
     def _pending_index(self, declared: Stack) -> dict[str, str]:
         """The sweep's sparse index as serverless.yml declares it: its name and key attributes."""
         table = declared.tables()["SessionsTable"]
@@ -637,11 +647,16 @@ class Soak:
         (RESULTS / "soak.json").write_text(json.dumps(report, indent=1, default=str))
         table = markdown(report)
         (RESULTS / "soak.md").write_text(table)
+        if not self.quick:  # a full run's tables go into bench/README.md, as run_all.py does the bench's
+            self._readme(table, report)
         plot(report, RESULTS / "soak.png")
         print(table, flush=True)
         verdict = "no loss" if report["ok"] else "LOSSES or faults not injected"
         print(f"soak: {verdict}; bench/results/soak.json, soak.md, soak.png", flush=True)
         return 0 if report["ok"] else 1
+
+
+README_START, README_END = "<!-- soak:start -->", "<!-- soak:end -->"
 
 
 def _kind(payload: dict[str, Any]) -> str:
