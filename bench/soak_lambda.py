@@ -148,13 +148,15 @@ class Pool:
         self.concurrency = concurrency
         self.instances: list[Instance] = []
         self.idle: list[Instance] = []
-        self.cold_starts = 0
+        self.cold_starts = 0  # instances started for an invocation that found none idle
+        self.started = 0  # every instance, those started before the load included
         self.stopped_cpu_s = 0.0  # CPU time of the instances stopped so far (crashed ones excluded)
         self._generation = 0
         self._count = itertools.count()
         self._condition = threading.Condition()
 
     def _new(self) -> Instance:
+        self.started += 1
         log = self.logs / f"{self.function.name}-{next(self._count)}.log"
         instance = Instance(self.function, self.env, log)
         instance.generation = self._generation
@@ -267,7 +269,11 @@ class Lambda:
         self._heap: list[tuple[float, int, AsyncInvocation]] = []
         self._sequence = itertools.count()
         self._condition = threading.Condition()
-        self._workers = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="async")
+        # Each function's asynchronous invocations have their own queue and concurrency, as on Lambda: a
+        # backlog of webhook deliveries does not hold back the sweep.
+        self._workers = {
+            name: ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"async-{name}") for name in functions
+        }
         self._running = 0
         self._stopped = False
         self._dispatcher = threading.Thread(target=self._dispatch, name="async-dispatch", daemon=True)
@@ -311,7 +317,7 @@ class Lambda:
                     return
                 _, _, invocation = heapq.heappop(self._heap)
                 self._running += 1
-            self._workers.submit(self._attempt, invocation)
+            self._workers[invocation.function].submit(self._attempt, invocation)
 
     def _attempt(self, invocation: AsyncInvocation) -> None:
         try:
@@ -394,7 +400,8 @@ class Lambda:
         with self._condition:
             self._stopped = True
             self._condition.notify_all()
-        self._workers.shutdown(wait=False, cancel_futures=True)
+        for workers in self._workers.values():
+            workers.shutdown(wait=False, cancel_futures=True)
         for pool in self.pools.values():
             pool.stop()
 

@@ -30,10 +30,11 @@ from soak_stack import ROOT, STAGE
 EVENTS = ROOT / "events"
 COS_BUCKET, COS_APPID = "photos", "1250000000"
 PREFIX = "reference/"
-# What the people do with a session they got (weights), and the outcomes they choose on the page. Every
-# outcome the page offers with CheckMode 1 (OCR + liveness + comparison), and "fail" (1001: no verdict).
+# What the people do with a session they got (weights), and the outcomes they choose on the page: every
+# outcome the page offers in CheckMode 2 (the default: the selfie compared with the caller's photo; the
+# document's outcome belongs to the OCR modes, which take no photo), and "fail" (1001: no verdict).
 PLANS = {"finish": 86, "never": 6, "unfinished": 4, "unfinished_then_finish": 4}
-OUTCOMES = {"pass": 45, "liveness": 10, "compare": 8, "document": 8, "left": 9, "timeout": 8, "fail": 6}
+OUTCOMES = {"pass": 45, "liveness": 10, "compare": 8, "faces": 8, "left": 9, "timeout": 8, "fail": 6}
 # Owners: each starts a few sessions (FACEID_OWNER_STARTS counts 10 an hour per owner).
 STARTS_PER_OWNER = 3
 

@@ -40,7 +40,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"{load['duplicate_records']} |",
         f"| owners, owner reads | {load['owners']}, {load['reads']} |",
         f"| sweep runs, webhook deliveries (attempts) | {load['sweep_runs']}, {load['delivery_attempts']} |",
-        f"| instances started (cold starts) | {load['cold_starts']} |",
+        f"| instances started, of them while the load ran (cold starts) | {load['instances']}, {load['cold_starts']} |",
         f"| CPU seconds used: {', '.join(report['cpu_s'])} | {', '.join(str(v) for v in report['cpu_s'].values())} |",
         f"| the machine's load average (1 min), highest | "
         f"{max((row.get('load_average', 0) for row in report['timeline']['samples']), default=0):.1f} |",
