@@ -64,7 +64,7 @@ def markdown(report: dict[str, Any]) -> str:
         "|---|---|---|---|",
         *(f"| {name} | {v['n']} | {_s(v['p50'])} | {_s(v['p99'])} |" for name, v in report["latency_s"].items()),
         "",
-        "| asynchronous invocations | 1st attempt | 2nd | 3rd | on-failure queue |",
+        "| asynchronous invocations (by attempts) | 1 | 2 | 3 | failed every attempt |",
         "|---|---|---|---|---|",
         *(
             f"| {kind} | {a.get('1', 0)} | {a.get('2', 0)} | {a.get('3', 0)} | {a.get('on-failure', 0)} |"
