@@ -2,7 +2,7 @@
 
 python bench/run_all.py            # the sizes the issue asks for (a few minutes on 2 cores)
 python bench/run_all.py --quick    # tiny sizes: checks that every script runs (the test suite's smoke)
-python bench/run_all.py --before REV  # also the cold start of ours at git revision REV (the code before)
+python bench/run_all.py --before REV  # also ours at git revision REV (the code before): cold start, warm CPU
 """
 
 from __future__ import annotations
@@ -50,11 +50,11 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--before", help="cold start of ours at this git revision too (cold_start.py --before)")
+    parser.add_argument("--before", help="ours at this git revision too (cold_start.py and warm.py --before)")
     args = parser.parse_args()
     tables = []
     for script, sizes, name in QUICK if args.quick else FULL:
-        extra = ["--before", args.before] if args.before and script == "cold_start.py" else []
+        extra = ["--before", args.before] if args.before and script in ("cold_start.py", "warm.py") else []
         subprocess.run([sys.executable, str(BENCH / script), *sizes, *extra], check=True, cwd=BENCH)
         result = json.loads((RESULTS / f"{name}.json").read_text())
         tables.append(result)
