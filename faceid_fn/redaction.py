@@ -3,6 +3,7 @@ the credentials in use, and a SecretId but for its first 4 characters, wherever 
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -68,12 +69,17 @@ _SUSPECT = re.compile(r"[:=%]")
 
 
 def redact_text(text: str) -> str:
+    # Each pattern runs only on text that holds what it needs to match (a log line's timestamp and ARN
+    # have colons, and nothing else of it).
     if _SUSPECT.search(text) is None:
         return _mask_registered(text)
-    text = _USERINFO.sub(r"\g<scheme>", text)
-    text = _URL.sub(lambda m: m.group("base"), text)
-    text = _SIGNED_PARAM.sub(lambda m: f"{m.group('name')}{m.group('eq')}{MASK}", text)
-    text = _TOKEN_HEADER.sub(lambda m: f"{m.group('name')}{m.group('sep')}{MASK}", text)
+    if "://" in text:
+        text = _USERINFO.sub(r"\g<scheme>", text)
+        text = _URL.sub(lambda m: m.group("base"), text)
+    if "=" in text or "%" in text:
+        text = _SIGNED_PARAM.sub(lambda m: f"{m.group('name')}{m.group('eq')}{MASK}", text)
+    if "token" in text.lower():
+        text = _TOKEN_HEADER.sub(lambda m: f"{m.group('name')}{m.group('sep')}{MASK}", text)
     return _mask_registered(text)
 
 
@@ -87,10 +93,18 @@ def _mask_registered(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1024)
+def _key_names(key: str) -> tuple[bool, bool]:
+    """Whether a key names a secret, and whether it names a SecretId: a log line's keys are mostly the
+    same few, so each is read once."""
+    return bool(_SECRET_KEYS.search(key)), bool(_SECRET_ID_KEYS.search(key))
+
+
 def redact(value: Any, key: str = "") -> Any:
-    if key and _SECRET_KEYS.search(key) and value:
+    secret, secret_id = _key_names(key) if key else (False, False)
+    if secret and value:
         return MASK
-    if key and isinstance(value, str) and _SECRET_ID_KEYS.search(key):
+    if secret_id and isinstance(value, str):
         return shown_secret_id(value)
     if isinstance(value, str):
         return redact_text(value)
