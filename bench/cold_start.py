@@ -1,6 +1,6 @@
 """Cold start: a fresh process to the first answered request (interpreter, import, init, first call).
 
-    python bench/cold_start.py [--rounds N] [--before REV]
+    python bench/cold_start.py [--rounds N] [--before REV [REV ...]]
 
 Runs the baseline and ours in several configurations, one after another within each round (drift on
 the machine hits all alike), against the emulator; medians, and each ratio to the baseline's median.
@@ -11,8 +11,9 @@ Manager (a moto server on 127.0.0.1) through the Parameters and Secrets extensio
 boto3 where the layer is missing. "before" is the function as it was before issue 13 (X-Ray's patch_all
 at init, the secret read with boto3); "as issue 13 measured it" also leaves out Lambda's variables, so the
 X-Ray SDK builds the botocore client of its centralized sampler, which on Lambda it does not.
-With --before REV, ours at that git revision (from source) runs too, in the bench config and as deployed
-(with and without the session ledger): the code before a change, measured side by side with it.
+With --before REV, ours at that git revision (from source) runs too (at each, given several), in the bench
+config and as deployed (with and without the session ledger): the code before a change, measured side by
+side with it.
 SnapStart: init before the snapshot is not timed; the row times the after-restore hooks and the first
 request (Lambda's own restore of the snapshot cannot be measured here).
 The floor (bench/floor/: the design card's pydantic validation, Powertools routing and structured
@@ -88,12 +89,12 @@ def env_for(config: Config, faceid_url: str, aws: Deployed) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--before", help="also run ours at this git revision (e.g. main)")
+    parser.add_argument("--before", nargs="+", default=[], help="also run ours at these git revisions (e.g. main)")
     args = parser.parse_args()
     impls = {i.name: i for i in implementations()}
     configs = list(CONFIGS)
-    if args.before:
-        old = revision(args.before)
+    for rev in reversed(args.before):
+        old = revision(rev)
         impls[old.name] = old
         configs[1:1] = [
             Config(f"{old.name}, bench config (tracing off, credentials in env)", old.name, deployed=False),

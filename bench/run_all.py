@@ -2,7 +2,7 @@
 
 python bench/run_all.py            # the sizes the issue asks for (a few minutes on 2 cores)
 python bench/run_all.py --quick    # tiny sizes: checks that every script runs (the test suite's smoke)
-python bench/run_all.py --before REV  # also ours at git revision REV (the code before): cold start, warm CPU
+python bench/run_all.py --before REV [REV ...]  # also ours at git revisions (the code before): cold start, warm CPU
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def plan(burst: list[str], **sizes: list[str]) -> list[tuple[str, list[str], str
         ("cold_start.py", sizes["cold_start"], "cold_start"),
         ("import_profile.py", sizes["import_profile"], "import_profile"),
         ("warm.py", sizes["warm"], "warm"),
+        ("warm_profile.py", sizes["warm_profile"], "warm_profile"),
         ("burst.py", burst, "burst"),
         ("burst.py", [*burst, "--threads"], "burst-threads"),
         ("memory.py", sizes["memory"], "memory"),
@@ -35,6 +36,7 @@ FULL = plan(
     cold_start=["--rounds", "15"],
     import_profile=["--rounds", "5"],
     warm=["--requests", "1000", "--rounds", "3"],
+    warm_profile=["--requests", "3000", "--rounds", "3"],
     memory=["--requests", "10000"],
 )
 QUICK = plan(
@@ -42,6 +44,7 @@ QUICK = plan(
     cold_start=["--rounds", "1"],
     import_profile=["--rounds", "1"],
     warm=["--requests", "20", "--rounds", "1"],
+    warm_profile=["--requests", "20", "--rounds", "1"],
     memory=["--requests", "50"],
 )
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -50,11 +53,13 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--before", help="ours at this git revision too (cold_start.py and warm.py --before)")
+    parser.add_argument(
+        "--before", nargs="+", default=[], help="ours at these git revisions too (cold_start.py, warm.py)"
+    )
     args = parser.parse_args()
     tables = []
     for script, sizes, name in QUICK if args.quick else FULL:
-        extra = ["--before", args.before] if args.before and script in ("cold_start.py", "warm.py") else []
+        extra = ["--before", *args.before] if args.before and script in ("cold_start.py", "warm.py") else []
         subprocess.run([sys.executable, str(BENCH / script), *sizes, *extra], check=True, cwd=BENCH)
         result = json.loads((RESULTS / f"{name}.json").read_text())
         tables.append(result)
@@ -65,7 +70,7 @@ def main() -> None:
     body = "\n\n".join(_table(r) for r in tables)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     cores = os.cpu_count()
-    command = "python bench/run_all.py" + (f" --before {args.before}" if args.before else "")
+    command = "python bench/run_all.py" + (f" --before {' '.join(args.before)}" if args.before else "")
     block = f"{START}\n_Last run: {stamp}, `{command}`, {cores} cores._\n\n{body}\n{END}"
     readme.write_text(text[: text.index(START)] + block + text[text.index(END) + len(END) :])
 

@@ -1,6 +1,6 @@
 """Runs inside one implementation's Python (ours or the baseline): the process a Lambda container is.
 
-    python bench/worker.py cold|restore|warm|memory|burst|instance  <handler module dir> <module name> [sizes...]
+    python bench/worker.py cold|restore|warm|profile|memory|burst|instance <handler module dir> <module> [sizes...]
 
 The directory argument may name several, joined by os.pathsep: they go first on sys.path, in that order
 (the floor: bench/floor, then the artifact's dependencies).
@@ -17,6 +17,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
+from types import FrameType
 
 # BENCH_PHOTO_MD5: the MD5 of the photo the bench put in its COS stand-in (the intl flow reads it and
 # checks it); the legacy flow sends the URL and the MD5 as they are.
@@ -82,6 +84,47 @@ def run_hooks(registry: list) -> None:
         func(*args, **kwargs)
 
 
+def sample_cpu(work: Callable[[], object], interval_s: float = 0.0005) -> dict:
+    """Run `work` with a CPU-time timer (SIGPROF, as often as the kernel ticks) interrupting it: each tick
+    records the Python stack it found, as files relative to their sys.path entry, innermost first. A
+    sampling profiler: the code runs at its own speed, where cProfile's cost per call would inflate code
+    made of many small calls."""
+    import signal
+    from collections import Counter
+
+    roots = sorted({os.path.realpath(p) for p in sys.path if p}, key=len, reverse=True)
+    names: dict[str, str] = {}
+
+    def short(filename: str) -> str:
+        if filename not in names:
+            if filename.startswith("<"):  # <frozen ...>, <string>
+                names[filename] = filename
+                return filename
+            real = os.path.realpath(filename)
+            root = next((r for r in roots if real.startswith(r + os.sep)), "")
+            names[filename] = real[len(root) + 1 :] if root else real
+        return names[filename]
+
+    stacks: Counter[tuple[str, ...]] = Counter()
+
+    def tick(signum: int, frame: FrameType | None) -> None:
+        found, current = [], frame
+        while current is not None:
+            found.append(f"{short(current.f_code.co_filename)}:{current.f_code.co_name}")
+            current = current.f_back
+        stacks[tuple(found)] += 1
+
+    signal.signal(signal.SIGPROF, tick)
+    cpu = time.process_time()
+    signal.setitimer(signal.ITIMER_PROF, interval_s, interval_s)
+    try:
+        work()
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+    cpu = time.process_time() - cpu
+    return {"cpu_s": cpu, "stacks": [[list(stack), count] for stack, count in stacks.items()]}
+
+
 def main() -> None:
     mode, path, module = sys.argv[1], sys.argv[2], sys.argv[3]
     started = time.perf_counter()
@@ -127,6 +170,12 @@ def main() -> None:
                 }
             )
         )
+    elif mode == "profile":  # where the warm CPU goes: the stacks of CPU-time samples
+        n = int(sys.argv[4])
+        for i in range(20):
+            handler(event(i), ctx)
+        stacks = sample_cpu(lambda: [handler(event(i), ctx) for i in range(n)])
+        print(json.dumps({"n": n, **stacks}))
     elif mode == "memory":
         n = int(sys.argv[4])
         checkpoints = {}
