@@ -2,20 +2,20 @@
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from faceid_fn import container
 from faceid_fn.entrypoints import snapstart
 from faceid_fn.entrypoints.dispatch import dispatch
-from faceid_fn.observability import logger, metrics, tracer
+from faceid_fn.observability import api_request_id, logger, metrics, tracer
 
 container.check_configuration()  # a bad environment stops the container here, with one clear line
 snapstart.register()  # with SnapStart on, the runtime calls these hooks around the snapshot
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.set_correlation_id(api_request_id(event))
     return dispatch(event, context)

@@ -71,3 +71,11 @@ def trace_aws_clients() -> None:
 
 
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+
+
+def api_request_id(event: Any) -> Any:
+    """The correlation id of an API Gateway or Function URL event, `requestContext.requestId` (None for
+    other events): what Powertools' `correlation_paths.API_GATEWAY_HTTP` names, read without a JMESPath
+    query on every request."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    return context.get("requestId") if isinstance(context, dict) else None

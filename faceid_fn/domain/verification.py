@@ -4,6 +4,7 @@ session (reading its result: results.py)."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from faceid_fn.domain.ports import FaceIdGateway, PhotoReader, StartLimit
 
 
+@functools.cache  # one region per function: compiled once
 def _cos_host(region: str) -> re.Pattern[str]:
     # <bucket>-<appid>.cos.<region>.myqcloud.com: bucket names are lower-case letters, digits, '-'.
     # ASCII only: `\d` would also match other scripts' digits (Arabic-Indic, fullwidth).

@@ -29,7 +29,8 @@ def read_json_body(text: str) -> Any:
     """A request body as JSON (the resolvers' deserializer), size and depth checked first."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_REQUEST_BODY_BYTES:
         raise RequestTooLarge("RequestTooLarge", f"The body is larger than {MAX_REQUEST_BODY_BYTES:,} bytes")
-    if json_depth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+    # Text with no more opening brackets than the limit cannot nest deeper: no need to count its depth.
+    if text.count("{") + text.count("[") > MAX_JSON_DEPTH and json_depth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise InvalidInput("InvalidParameter", f"The body is nested deeper than {MAX_JSON_DEPTH} levels")
     return json.loads(text)
 
