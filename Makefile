@@ -68,8 +68,9 @@ MINUTES ?= 10
 soak: setup ## MINUTES (10) of load at FaceID's rate under faults, every session accounted for (bench/results/soak.*)
 	$(BIN)/python bench/soak.py --minutes $(MINUTES)
 
+# One pytest worker per core, at most 4 (tests that share repository files stay in one: tests/conftest.py).
 test: setup browser lint typecheck ## everything CI runs: lint, types, template scans, unit + integration + end-to-end tests
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses=auto --maxprocesses=4
 
 lint:
 	$(BIN)/ruff check .
@@ -92,7 +93,7 @@ template: setup ## package serverless.yml (no artifact build) and scan the templ
 	$(BIN)/pytest tests/template
 
 fuzz: setup
-	$(BIN)/pytest tests/fuzz
+	FUZZ_EXAMPLES=full $(BIN)/pytest tests/fuzz
 
 fmt: setup
 	$(BIN)/ruff format .

@@ -27,8 +27,30 @@ REDIRECT_URL = "https://app.example.com/verification-done"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(SecretScan(), "faceid-secret-scan")
+    config.pluginmanager.register(SecretScan(config), "faceid-secret-scan")
     _no_constants_from_our_modules()
+
+
+# `make test` runs the suite in parallel (pytest-xdist). Tests that share files of the repository run in one
+# worker, one after another: the local stacks (.local-logs/, osls' .serverless/ with the template scans), the
+# bench (.bench/ venvs, bench/results/) and the fuzz counts file; every other test is scheduled on its own.
+# (xdist's `--dist loadgroup` marks groups by renaming node ids, which pytest 9.2 no longer lets it do.)
+SHARED_FILES = {
+    "tests/e2e/": "local-stack",
+    "tests/template/": "local-stack",
+    "tests/bench/test_bench_smoke.py": "bench",
+    "tests/fuzz/test_fuzz_events.py": "fuzz-counts",
+}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFilesTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((group for prefix, group in SHARED_FILES.items() if nodeid.startswith(prefix)), nodeid)
+
+    return SharedFilesTogether(config, log)
 
 
 def _no_constants_from_our_modules() -> None:

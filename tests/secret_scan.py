@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import pytest
 
 from local.emulator import LOCAL_SECRET_KEY, PERSONAL_DATA
+
+WORKER_KEY = "faceid_secret_scan"
 
 # The secret values the suite uses; any of them in output is a leak.
 TEST_SECRETS = (
@@ -48,29 +51,49 @@ def find_secrets(text: str, secrets: Iterable[str] = TEST_SECRETS) -> list[str]:
 
 
 class SecretScan:
-    def __init__(self) -> None:
+    """Under pytest-xdist the controller scans every test's report (workers send it their captured output);
+    what a worker's fixtures `scan()` directly is sent along with the worker's end (`workeroutput`)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.in_worker = hasattr(config, "workeroutput")
         self.leaks: list[tuple[str, str]] = []
         self.bytes_scanned = 0
 
     def scan(self, source: str, text: str) -> None:
         """Scan output that pytest does not capture (e.g. the local stack's function log)."""
         self.bytes_scanned += len(text)
-        self.leaks += [(source, leak[:60]) for leak in find_secrets(text)]
+        self._found(source, find_secrets(text))
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        for _, text in report.sections:
+        if self.in_worker:  # the controller gets this report and scans it
+            return
+        for _, text in report.sections:  # a phase's report repeats the sections of the phases before it
             self.bytes_scanned += len(text)
-            self.leaks += [(report.nodeid, leak[:60]) for leak in find_secrets(text)]
-        text = report.longreprtext or ""
-        self.leaks += [(report.nodeid, leak[:60]) for leak in find_secrets(text)]
+            self._found(report.nodeid, find_secrets(text))
+        self._found(report.nodeid, find_secrets(report.longreprtext or ""))
+
+    def _found(self, source: str, leaks: list[str]) -> None:
+        self.leaks += [(source, leak[:60]) for leak in leaks if (source, leak[:60]) not in self.leaks]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        found = getattr(node, "workeroutput", {}).get(WORKER_KEY, {})
+        for source, leak in found.get("leaks", []):
+            self._found(source, [leak])
+        self.bytes_scanned += found.get("bytes_scanned", 0)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.leaks:
+        if self.in_worker:
+            self.config.workeroutput[WORKER_KEY] = {"leaks": self.leaks, "bytes_scanned": self.bytes_scanned}  # type: ignore[attr-defined]
+        elif self.leaks:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.in_worker:
+            return
         terminalreporter.write_sep("-", "secret scan")
         terminalreporter.write_line(
             f"scanned {self.bytes_scanned} bytes of captured test output and function logs; "
