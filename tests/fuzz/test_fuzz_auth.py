@@ -1,13 +1,13 @@
 """Property test of the trust boundary: with AUTH_REQUIRED on, a request that names no caller starts
 nothing and reads nothing, whatever route, method, path or authorizer shape brought it.
 
-Hypothesis generates 10,000 requests (fixed seed) as API Gateway HTTP API 2.0 (a route's own
-`routeKey`, or the catch-all `$default`, which has no authorizer), REST API 1.0 and Function URL events:
-every method, our two routes' paths bent in the ways a router may read differently (control
-characters, percent-encodings, dot segments, case, repeated and trailing slashes, suffixes, base
-paths), and every authorizer shape that names no caller. Each is handed to the real handler (the intl
-flow, the photo in the COS stand-in, the ledger in moto), with spies on the ledger, the photo read
-and the idempotency store, and the FaceID emulator's own record of calls.
+Hypothesis generates 10,000 requests under `make fuzz`, 2,000 in `make test` (a fixed seed), as API Gateway
+HTTP API 2.0 (a route's own `routeKey`, or the catch-all `$default`, which has no authorizer), REST API 1.0
+and Function URL events: every method, our two routes' paths bent in the ways a router may read differently
+(control characters, percent-encodings, dot segments, case, repeated and trailing slashes, suffixes, base
+paths), and every authorizer shape that names no caller. Each is handed to the real handler (the intl flow,
+the photo in the COS stand-in, the ledger in moto), with spies on the ledger, the photo read and the
+idempotency store, and the FaceID emulator's own record of calls.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from local.sample_photo import png
 from tests.aws import COS_BUCKET, EVENT_BUS, IDEMPOTENCY_TABLE, SESSIONS_TABLE, cos_put, create_ledger_and_bus, md5
 from tests.conftest import Emulator, LambdaContext, load_event
+from tests.fuzz.budget import examples
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -283,11 +284,11 @@ def test_the_spies_see_what_a_caller_starts_and_reads(spies: Spies) -> None:
 
 
 def test_no_caller_no_operation(spies: Spies) -> None:
-    examples = 0
+    drawn = 0
     answers: dict[int, int] = {}
 
     @settings(
-        max_examples=10_000,
+        max_examples=examples(10_000),
         derandomize=True,  # a fixed seed: the same requests on every run
         database=None,
         deadline=None,
@@ -295,8 +296,8 @@ def test_no_caller_no_operation(spies: Spies) -> None:
     )
     @given(request=requests_without_a_caller())
     def no_caller(request: Request) -> None:
-        nonlocal examples
-        examples += 1
+        nonlocal drawn
+        drawn += 1
         spies.reset()
         result = call(request.event)
         status = result["statusCode"]
@@ -309,6 +310,6 @@ def test_no_caller_no_operation(spies: Spies) -> None:
         assert spies.seen() == {"FaceID": 0}, (request.event, result)
 
     no_caller()
-    assert examples >= 10_000
+    assert drawn >= examples(10_000)
     # and a good share of them reached an operation (a 401 comes from the operation, not the router)
-    assert answers.get(401, 0) >= 2_000, answers
+    assert answers.get(401, 0) >= examples(10_000) // 5, answers

@@ -12,6 +12,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance, unsuppor
 
 from tests.conftest import Emulator
 from tests.fuzz import wsgi
+from tests.fuzz.budget import examples
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -26,7 +27,7 @@ def function_env(configure: Callable[..., None], emulator: Emulator) -> None:
 
 @schema.parametrize()
 @settings(
-    max_examples=1000,
+    max_examples=examples(1000),
     derandomize=True,
     database=None,
     deadline=None,
