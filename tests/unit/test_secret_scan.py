@@ -43,9 +43,9 @@ def test_clean(n):
 """
 
 
-def run(directory: Path, *options: str) -> subprocess.CompletedProcess[str]:
+def run(directory: Path, tests: str, *options: str) -> subprocess.CompletedProcess[str]:
     (directory / "conftest.py").write_text(CONFTEST)
-    (directory / "test_leaky.py").write_text(TESTS)
+    (directory / "test_suite.py").write_text(tests)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:logging", *options, str(directory)],
         cwd=directory,
@@ -60,28 +60,18 @@ def run(directory: Path, *options: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("options", [(), ("-n", "2")], ids=["one process", "xdist"])
 def test_every_leak_fails_the_run(tmp_path: Path, options: tuple[str, ...]) -> None:
     # WHEN a suite whose tests all pass leaks the SecretKey in a test's output and in a log a fixture scans
-    done = run(tmp_path, *options)
+    done = run(tmp_path, TESTS, *options)
     output = done.stdout.replace(LOCAL_SECRET_KEY, "<the key>")  # this test's own output is scanned too
     summary = output[output.index("secret scan") :]
     # THEN both leaks are named and the run fails
     assert "secrets found: 2" in summary, output[-2000:]
-    assert "LEAK in test_leaky.py::test_prints_a_secret" in summary
+    assert "LEAK in test_suite.py::test_prints_a_secret" in summary
     assert "LEAK in a stack's log" in summary
     assert "8 passed" in output
     assert done.returncode == pytest.ExitCode.TESTS_FAILED
 
 
 def test_a_clean_run_passes_in_parallel(tmp_path: Path) -> None:
-    (tmp_path / "conftest.py").write_text(CONFTEST)
-    (tmp_path / "test_clean.py").write_text("def test_one():\n    print('fine')\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", str(tmp_path)],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run(tmp_path, "def test_one():\n    print('fine')\n", "-n", "2")
     assert "secrets found: 0" in done.stdout, done.stdout[-2000:]
     assert done.returncode == 0
