@@ -31,15 +31,19 @@ def pytest_configure(config: pytest.Config) -> None:
     _no_constants_from_our_modules()
 
 
-# `make test` runs the suite in parallel (pytest-xdist). Tests that share files of the repository run in one
-# worker, one after another: the local stacks (.local-logs/, osls' .serverless/ with the template scans), the
-# bench (.bench/ venvs, bench/results/) and the fuzz counts file; every other test is scheduled on its own.
-# (xdist's `--dist loadgroup` marks groups by renaming node ids, which pytest 9.2 no longer lets it do.)
-SHARED_FILES = {
+# `make test` runs the suite in parallel (pytest-xdist). Each group below runs in one worker, one test after
+# another; every other test is scheduled on its own. (xdist's `--dist loadgroup` marks groups by renaming node
+# ids, which pytest 9.2 no longer lets it do.)
+ONE_WORKER = {
+    # they share files of the repository: the local stacks' .local-logs/, osls' .serverless/
     "tests/e2e/": "local-stack",
     "tests/template/": "local-stack",
-    "tests/bench/test_bench_smoke.py": "bench",
+    # the fuzz counts file, written when the module ends
     "tests/fuzz/test_fuzz_events.py": "fuzz-counts",
+    # each starts tens of processes that keep both cores busy (the bench's .bench/ and bench/results/ too):
+    # one at a time, so that a burst's instances are not starved by a soak's
+    "tests/bench/": "many-processes",
+    "tests/integration/test_pacing_burst.py": "many-processes",
 }
 
 
@@ -48,7 +52,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class SharedFilesTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return next((group for prefix, group in SHARED_FILES.items() if nodeid.startswith(prefix)), nodeid)
+            return next((group for prefix, group in ONE_WORKER.items() if nodeid.startswith(prefix)), nodeid)
 
     return SharedFilesTogether(config, log)
 
