@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import socket
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return next((group for prefix, group in ONE_WORKER.items() if nodeid.startswith(prefix)), nodeid)
 
     return SharedFilesTogether(config, log)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """pytest-xdist tells tests apart by node id: of two with the same id, it runs one and counts it once."""
+    twice = sorted(nodeid for nodeid, count in Counter(item.nodeid for item in session.items).items() if count > 1)
+    if twice:
+        raise pytest.UsageError(f"tests that share a node id (only one of each would run in parallel): {twice}")
 
 
 def _no_constants_from_our_modules() -> None:
