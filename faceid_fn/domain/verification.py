@@ -17,6 +17,7 @@ from faceid_fn.domain.loopback import is_loopback
 from faceid_fn.domain.models import Session, StartVerification
 from faceid_fn.domain.ownership import check_photo_owner
 from faceid_fn.domain.page_config import CHECK_MODES
+from faceid_fn.domain.photos import cos_location, object_key
 from faceid_fn.observability import logger, metrics
 from faceid_fn.redaction import redact_url
 
@@ -111,6 +112,11 @@ def start_verification(
     redirect = redirect_url(request.RedirectUrl, settings)
     if image_url is not None and settings.auth_required and settings.faceid_photo_ownership:
         check_photo_owner(image_url, owner, settings.upload_prefix)
+    if image_url is not None:  # whoever reads it (we, or FaceID in the legacy flow) asks for exactly that key
+        try:
+            object_key(cos_location(image_url)[1])
+        except InvalidInput as exc:
+            raise _invalid("CompareImageUrl", exc.message) from None
     if starts is not None:
         starts.admit(owner)
     if settings.faceid_flow == "intl":

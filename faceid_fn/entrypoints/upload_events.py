@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import Any
-from urllib.parse import unquote, unquote_plus
 
 from aws_lambda_powertools.utilities.parser.models import S3RecordModel
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -16,6 +15,7 @@ from faceid_fn.domain.errors import InvalidInput
 from faceid_fn.domain.flows import COS_SHORT_REGIONS
 from faceid_fn.domain.models import ObjectSource
 from faceid_fn.domain.ownership import folder_owner
+from faceid_fn.domain.photos import INVALID_OBJECT_KEY, cos_bucket, decoded_key
 
 # -- records -> sources -----------------------------------------------------------------------------
 
@@ -82,7 +82,7 @@ def source_of(record: dict[str, Any], region: str) -> tuple[ObjectSource, str | 
         source = ObjectSource(
             Storage="s3",
             Bucket=s3.s3.bucket.name,
-            Key=unquote_plus(obj.key),  # S3 records carry the key URL-encoded, `+` for a space
+            Key=decoded_key(obj.key, plus_is_space=True),  # S3 records carry the key URL-encoded, `+` for a space
             Version=obj.versionId or obj.eTag or obj.sequencer or "",
             VersionId=obj.versionId,
             Region=s3.awsRegion,
@@ -99,15 +99,17 @@ def source_of(record: dict[str, Any], region: str) -> tuple[ObjectSource, str | 
         bucket = cos.cos.cosBucket
         cos_region = COS_SHORT_REGIONS.get(bucket.region, bucket.region)
         prefix = f"/{bucket.appid}/{bucket.name}/"
+        if not cos.cos.cosObject.key.startswith(prefix):
+            raise InvalidInput(INVALID_OBJECT_KEY, "The COS record's key is not in its own bucket")
         # COS delivers the key percent-encoded (`reference/alice%20smith.png`): the object's name is decoded.
-        key = unquote(cos.cos.cosObject.key.removeprefix(prefix))
+        key = decoded_key(cos.cos.cosObject.key.removeprefix(prefix))
         cos_object = cos.cos.cosObject
         # Which upload this is: the version id in a versioned bucket, else the upload's own request id
         # (x-cos-request-id: two uploads of one key are two ids; a redelivery of one upload is the same).
         upload_id = {k.lower(): v for k, v in cos_object.meta.items()}.get("x-cos-request-id", "").strip()
         source = ObjectSource(
             Storage="cos",
-            Bucket=f"{bucket.name}-{bucket.appid}",
+            Bucket=cos_bucket(f"{bucket.name}-{bucket.appid}"),
             Key=key,
             Version=cos_object.vid or upload_id or f"{cos.event.eventTime}-{cos_object.size}",
             Region=cos_region,

@@ -14,7 +14,7 @@ from faceid_fn.domain.completion_events import SessionSource
 from faceid_fn.domain.errors import IdempotencyConflict, InvalidInput, ServiceError, StoreUnavailable, UpstreamError
 from faceid_fn.domain.flows import INTL_MAX_PHOTO_BYTES
 from faceid_fn.domain.models import ErrorDetail, ObjectSource, UploadFailure, UploadSession, UploadSummary
-from faceid_fn.domain.photos import checked_photo
+from faceid_fn.domain.photos import checked_photo, object_key
 from faceid_fn.domain.verification import open_intl_session, open_session
 from faceid_fn.entrypoints.upload_events import check_region, owner_of, source_of
 from faceid_fn.observability import logger, metrics
@@ -134,6 +134,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             trace_id = upload_request_id or context.aws_request_id
             logger.set_correlation_id(trace_id)
             check_region(source, settings.faceid_region)
+            object_key(source.Key)  # the key that decides the owner is the object read: else nothing is started
             if not settings.takes_photo:  # an upload is a photo, and nobody would compare the person with it
                 mode = settings.faceid_intl_config.check_mode
                 raise InvalidInput(PHOTO_NOT_COMPARED, f"CheckMode {mode} compares with no uploaded photo: not started")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from faceid_fn.domain.errors import InvalidInput
+from faceid_fn.domain.photos import object_key
 
 # Answers that cannot change by asking again (S3's permanent errors; any redirect, 403 or 404).
 PERMANENT_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "AccessDenied"})
@@ -24,7 +25,7 @@ def read_object(client: Any, bucket: str, key: str, version_id: str | None, max_
     """The object's bytes through an S3 API client; refuses (without reading) one over `max_bytes`."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    args = {"Bucket": bucket, "Key": key}
+    args = {"Bucket": bucket, "Key": object_key(key)}
     if version_id:
         args["VersionId"] = version_id
     try:

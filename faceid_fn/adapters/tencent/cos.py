@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests_aws4auth import AWS4Auth  # type: ignore[import-untyped]
@@ -17,7 +17,14 @@ from faceid_fn.adapters.aws.s3 import StorageError, unreadable
 from faceid_fn.adapters.lifecycle import LazyClient
 from faceid_fn.config import Settings
 from faceid_fn.domain.errors import InvalidInput, UpstreamError
-from faceid_fn.domain.photos import checked_photo, cos_location
+from faceid_fn.domain.photos import (
+    INVALID_OBJECT_KEY,
+    checked_photo,
+    cos_bucket,
+    cos_location,
+    decoded_key,
+    object_key,
+)
 
 # An S3-compatible error answer: <Error><Code>NoSuchKey</Code>... (read without an XML parser)
 _ERROR_CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
@@ -54,21 +61,27 @@ class Cos:
         timeouts and attempts: one more after a failed connection, a timeout, a 5xx or a 429, following a
         random pause of up to 100 ms). Refuses, without reading it, an object over `max_bytes`. StorageError
         as `read_object`'s; nothing of the URL or the signature in its message."""
+        object_key(key)
+        cos_bucket(bucket)
         if self.settings.cos_endpoint:  # a local S3-compatible stand-in (tests): path-style addressing
-            url = f"{self.settings.cos_endpoint}/{bucket}/{quote(key)}"
+            base = self.settings.cos_endpoint
+            url, path = f"{base}/{bucket}/{quote(key)}", f"{urlsplit(base).path}/{bucket}/{key}"
         else:
-            url = self.object_url(bucket, key)
+            url, path = self.object_url(bucket, key), f"/{key}"
         params = {"versionId": version_id} if version_id else None
         attempt = 1
         while True:
             secret_id, secret_key, token = self._credentials()
             auth = AWS4Auth(secret_id, secret_key, self.settings.faceid_region, "s3", session_token=token or None)
+            http = self._http.get()
+            request = http.prepare_request(requests.Request("GET", url, params=params, auth=auth))
+            if decoded_key(urlsplit(str(request.url)).path) != path:  # what is sent is the key that was checked
+                raise InvalidInput(INVALID_OBJECT_KEY, "The object key would be sent as another key")
+            sending = http.merge_environment_settings(request.url, {}, True, None, None)  # as Session.get does
             try:
-                with self._http.get().get(
-                    url,
-                    params=params,
-                    auth=auth,
-                    stream=True,
+                with http.send(
+                    request,
+                    **sending,
                     timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
                     allow_redirects=False,  # a redirect (another region's bucket) is an answer, not followed
                 ) as answer:
@@ -101,7 +114,7 @@ class Cos:
         return f"https://cos.{self.settings.faceid_region}.myqcloud.com"
 
     def object_url(self, bucket: str, key: str) -> str:
-        return f"https://{bucket}.cos.{self.settings.faceid_region}.myqcloud.com/{quote(key)}"
+        return f"https://{cos_bucket(bucket)}.cos.{self.settings.faceid_region}.myqcloud.com/{quote(object_key(key))}"
 
     def _client(self, endpoint: str, addressing: Literal["path", "virtual"]) -> Any:
         import boto3
@@ -129,7 +142,9 @@ class Cos:
     def presigned_url(self, bucket: str, key: str) -> str:
         """A GET URL FaceID can fetch a private object with (no network call is made)."""
         url: str = self.presigner.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=self.settings.cos_presign_ttl_s
+            "get_object",
+            Params={"Bucket": cos_bucket(bucket), "Key": object_key(key)},
+            ExpiresIn=self.settings.cos_presign_ttl_s,
         )
         return url
 
