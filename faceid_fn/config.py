@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from faceid_fn.domain.flows import FLOWS, REGIONS, FlowName, Region, capability_problem, failover_problem
 from faceid_fn.domain.loopback import is_loopback
+from faceid_fn.domain.outcomes import RETURN_PATH
 from faceid_fn.domain.page_config import IntlConfig, RuleId
 from faceid_fn.domain.photos import cos_bucket_names
 
@@ -111,10 +112,17 @@ class Settings(BaseModel):
     webhook_secret_name: str | None = None
     webhook_secret_max_age_s: int = Field(default=300, ge=0, le=3600)
     # The scheduled sweep: at most this many sessions per run, at most this many FaceID reads a second.
-    sweep_max_sessions: int = Field(default=60, ge=1, le=1000)
-    sweep_rps: float = Field(default=5.0, gt=0, le=20)
+    sweep_max_sessions: int = Field(default=1000, ge=1, le=1000)
+    sweep_rps: float = Field(default=15.0, gt=0, le=20)
     # Local stack only (no EventBridge there): hand each completion event to the webhook code in process.
     local_event_handoff: bool = False
+    # The return route (GET /return): FaceID sends the person's browser there when the check ends, the outcome
+    # is read once and announced, and the browser goes on to the app's page (`off`: FaceID sends it to the
+    # app's page directly, and the outcome waits for a read or the sweep).
+    faceid_return: bool = True
+    # The function's public base URL (the API's, or a custom domain's with its base path), where the return
+    # route is; unset: an HTTP start takes it from the request (API Gateway's own domain), an upload has none.
+    faceid_public_url: str | None = None
 
     @field_validator("faceid_intl_config", mode="before")
     @classmethod
@@ -152,6 +160,18 @@ class Settings(BaseModel):
     @classmethod
     def _empty_table_is_off(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("faceid_public_url")
+    @classmethod
+    def _public_url_is_a_base(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(parts.hostname)):
+            raise ValueError("must be an https URL (plain http is allowed for 127.0.0.1/localhost only)")
+        if not parts.hostname or parts.query or parts.fragment or parts.username is not None:
+            raise ValueError("must be a base URL: scheme, host, optional port and path only")
+        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
     @field_validator("faceid_redirect_url")
     @classmethod
@@ -267,6 +287,11 @@ class Settings(BaseModel):
         """How long an idempotent answer is replayed: IDEMPOTENCY_TTL_S, but never past the life of the
         BizToken it carries (7,200 s legacy, 10 minutes intl)."""
         return min(self.idempotency_ttl_s, int(FLOWS[self.faceid_flow].token_ttl.total_seconds()))
+
+    @property
+    def return_url(self) -> str | None:
+        """The return route's address when it is on and the public URL is known (FACEID_PUBLIC_URL)."""
+        return f"{self.faceid_public_url}{RETURN_PATH}" if self.faceid_return and self.faceid_public_url else None
 
     @cached_property
     def allowed_redirect_hosts(self) -> frozenset[str]:

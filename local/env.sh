@@ -15,6 +15,9 @@ export FACEID_ENDPOINT="http://127.0.0.1:${EMULATOR_PORT}"
 # The demo app (local/demo/) is where FaceID sends the browser back, and the API's CORS origin.
 export FACEID_REDIRECT_URL=${FACEID_REDIRECT_URL:-"http://127.0.0.1:${DEMO_PORT}/"}
 export CORS_ORIGIN="http://127.0.0.1:${DEMO_PORT}"
+# FaceID sends the browser to the function's return route first (it records and announces the outcome),
+# which then sends it on to the demo app.
+export FACEID_PUBLIC_URL="http://127.0.0.1:${OFFLINE_HTTP_PORT}"
 export TENCENTCLOUD_SECRET_ID=AKIDlocalEmulatorFaceidFn0000000000
 export TENCENTCLOUD_SECRET_KEY=LocalEmulatorSecretKey0NotForProduction
 export FACEID_CREDENTIALS_SECRET=""   # deployed stages read Secrets Manager instead

@@ -261,7 +261,9 @@ class Response:
         for k, values in (result.get("multiValueHeaders") or {}).items():
             headers[k.lower()] = ",".join(values)
         body = result.get("body")
-        return cls(result["statusCode"], headers, json.loads(body) if body else None, result)
+        if body and "json" in headers.get("content-type", "json"):
+            body = json.loads(body)
+        return cls(result["statusCode"], headers, body or None, result)
 
 
 def load_event(kind: str) -> dict[str, Any]:

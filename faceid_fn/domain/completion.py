@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from faceid_fn.domain.completion_events import CompletionDetail, SessionSource
 from faceid_fn.domain.errors import UpstreamError
@@ -45,9 +45,16 @@ def detail_of(record: SessionRecord) -> CompletionDetail:
 
 
 def record_session(
-    ledger: SessionLedger | None, settings: Settings, *, session: Session, owner: str | None, source: SessionSource
+    ledger: SessionLedger | None,
+    settings: Settings,
+    *,
+    session: Session,
+    owner: str | None,
+    source: SessionSource,
+    app_redirect: str | None = None,
 ) -> None:
-    """The ledger item of a session just started (a no-op without SESSIONS_TABLE)."""
+    """The ledger item of a session just started (a no-op without SESSIONS_TABLE). `app_redirect`: the app's
+    page the return route sends the browser on to (FACEID_REDIRECT_URL unless the start named another)."""
     if ledger is not None:
         ledger.record_start(
             biz_token=session.BizToken,
@@ -56,6 +63,7 @@ def record_session(
             flow=settings.faceid_flow,
             region=session.Region or settings.faceid_region,  # where it was started, and is read
             expires_at=session.ExpiresAt,
+            app_redirect=app_redirect or settings.faceid_redirect_url,
         )
 
 
@@ -110,9 +118,12 @@ def offer_status(
     request_id: str | None,
     ledger: SessionLedger,
     publisher: CompletionPublisher,
+    details: list[dict[str, Any]] | None = None,
+    has_ocr: bool = False,
     now: datetime | None = None,
 ) -> bool:
-    """Offer a status just read from FaceID; True when this call announced it. Never raises."""
+    """Offer a status just read from FaceID (with what the ledger keeps of the result for the owner's reads);
+    True when this call announced it. Never raises."""
     if not is_final(status):
         return False
     try:
@@ -123,6 +134,8 @@ def offer_status(
             error_msg=error_msg,
             extra=extra,
             request_id=request_id,
+            details=details,
+            has_ocr=has_ocr,
             now=now,
         )
     except Exception as exc:  # DynamoDB unavailable: the session stays pending; the sweep comes back to it
@@ -155,6 +168,8 @@ def offer_result(
         request_id=result.RequestId,
         ledger=ledger,
         publisher=publisher,
+        details=[detail.model_dump(mode="json") for detail in result.VerificationDetailList],
+        has_ocr=bool(result.OCRResult),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from faceid_fn.domain.completion_events import CompletionDetail
 from faceid_fn.domain.sessions import SessionRecord
@@ -39,9 +39,16 @@ class StartLimit(Protocol):
 
 class ResultGateway(Protocol):
     def get_result(
-        self, *, result_action: str, biz_token: str, trace_id: str, region: str | None = None
+        self,
+        *,
+        result_action: str,
+        biz_token: str,
+        trace_id: str,
+        region: str | None = None,
+        budget_s: float | None = None,
     ) -> dict[str, object]:
-        """The session's result, read in `region` (the one that started it; None: FACEID_REGION)."""
+        """The session's result, read in `region` (the one that started it; None: FACEID_REGION), within
+        `budget_s` seconds when given (else FACEID_TIMEOUT_S)."""
 
 
 class SessionLedger(Protocol):
@@ -56,6 +63,7 @@ class SessionLedger(Protocol):
         flow: str,
         region: str,
         expires_at: datetime,
+        app_redirect: str | None = None,
         now: datetime | None = None,
     ) -> None: ...
 
@@ -70,6 +78,8 @@ class SessionLedger(Protocol):
         error_msg: str | None,
         extra: str | None,
         request_id: str | None,
+        details: list[dict[str, Any]] | None = None,
+        has_ocr: bool = False,
         now: datetime | None = None,
     ) -> SessionRecord | None: ...
 

@@ -42,13 +42,15 @@ def read_result(
     trace_id: str,
     include_media: bool = False,
     region: str | None = None,
+    budget_s: float | None = None,
 ) -> VerificationResult:
     """GET /verifications/{BizToken}: FaceID's outcome, with a normalised Status, read in the region that
-    started the session (FACEID_REGION unless the ledger says another)."""
+    started the session (FACEID_REGION unless the ledger says another), within `budget_s` (FACEID_TIMEOUT_S
+    unless shorter)."""
     flow, region = FLOWS[settings.faceid_flow], region or settings.faceid_region
     try:
         answer = faceid.get_result(
-            result_action=flow.result_action, biz_token=biz_token, trace_id=trace_id, region=region
+            result_action=flow.result_action, biz_token=biz_token, trace_id=trace_id, region=region, budget_s=budget_s
         )
     except UpstreamError as exc:
         if exc.code == "InvalidParameterValue.BizTokenExpired":  # on the result call: past the 3-day retention

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +29,16 @@ class SessionRecord:
     Extra: str | None = None
     ResultRequestId: str | None = None  # FaceID's RequestId of the read that found the final status
     SweepAt: int | None = None  # set while the session is in the sweep's index (not yet announced)
+    AppRedirect: str | None = None  # where the return route sends the browser (the app's own page)
+    Details: str | None = None  # the final result's VerificationDetailList, as JSON
+    HasOcr: bool = False  # the final result carried OCRResult, which the ledger does not keep
+    OwnerReads: int = 0  # FaceID reads the owner's reads made while it was pending (each spaces the next)
+    NextReadAt: float | None = None  # an owner's read of it pending reaches FaceID again from then on
+
+
+def sweep_shard(biz_token: str, shards: int) -> str:
+    """The sweep index's partition a session is in (spread so that runs can take shards in parallel)."""
+    return f"{PENDING}-{zlib.crc32(biz_token.encode()) % shards}"
 
 
 def iso(moment: datetime) -> str:

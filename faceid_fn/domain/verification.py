@@ -100,16 +100,19 @@ def start_verification(
     read_photo: PhotoReader,
     owner: str | None = None,
     starts: StartLimit | None = None,
+    return_url: str | None = None,
     now: datetime | None = None,
 ) -> Session:
     """POST /verifications: check the caller's values against our policy, then open the session. `owner`:
     the caller (AUTH_REQUIRED); with it the photo must be in the caller's folder (FACEID_PHOTO_OWNERSHIP),
-    and the start counts against it (`starts`, FACEID_OWNER_STARTS) before anything is read or sent."""
+    and the start counts against it (`starts`, FACEID_OWNER_STARTS) before anything is read or sent.
+    `return_url`: where FaceID sends the browser (the return route), else the app's own redirect."""
     check_photo_given(request.CompareImageUrl is not None, settings)
     image_url = None
     if request.CompareImageUrl is not None:
         image_url = compare_image_url(request.CompareImageUrl, settings.faceid_region, settings.faceid_cos_buckets)
-    redirect = redirect_url(request.RedirectUrl, settings)
+    app_redirect = redirect_url(request.RedirectUrl, settings)  # checked even when FaceID is given the return route
+    redirect = return_url or app_redirect
     if image_url is not None and settings.auth_required and settings.faceid_photo_ownership:
         check_photo_owner(image_url, owner, settings.upload_prefix)
     if image_url is not None:  # whoever reads it (we, or FaceID in the legacy flow) asks for exactly that key

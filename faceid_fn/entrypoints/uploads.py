@@ -52,7 +52,7 @@ def start_for_object(*, request: dict[str, Any]) -> UploadSession:
     if intl:  # the photo itself goes to FaceID; the object names the session (Extra)
         session = open_intl_session(
             photo=photo(),
-            redirect=settings.faceid_redirect_url,
+            redirect=settings.return_url or settings.faceid_redirect_url,
             extra=source.idempotency_key[:1000],
             config=settings.faceid_intl_config.params(),
             faceid=faceid,
@@ -76,7 +76,7 @@ def start_for_object(*, request: dict[str, Any]) -> UploadSession:
     session = open_session(
         image_url=image_url,
         image_md5=md5,
-        redirect=settings.faceid_redirect_url,
+        redirect=settings.return_url or settings.faceid_redirect_url,
         region=settings.faceid_region,
         faceid=faceid,
         trace_id=trace_id,

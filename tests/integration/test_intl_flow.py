@@ -72,7 +72,7 @@ def test_intl_session_sends_the_photo_and_tells_its_true_expiry(
     call = emulator.calls[-1]
     assert call["action"] == "ApplyWebVerificationBizTokenIntl"
     assert base64.b64decode(call["params"]["CompareImageBase64"]) == photo
-    assert call["params"]["RedirectURL"] == "https://app.example.com/verification-done"
+    assert call["params"]["RedirectURL"] == "https://abc123.execute-api.ap-southeast-1.amazonaws.com/return"
     assert call["params"]["Extra"] == "order-17"
     assert call["params"]["Config"] == {"CheckMode": 2, "Language": "en"}
     # AND the photo's base64 is in no log line

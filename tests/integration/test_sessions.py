@@ -16,6 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
+from faceid_fn.adapters.aws.ledger import SHARDS
+from faceid_fn.domain.sessions import sweep_shard
 from local.sample_photo import png
 from tests.aws import (
     AWS_REGION,
@@ -127,7 +129,12 @@ def test_a_started_session_is_recorded_with_its_owner_and_nothing_of_the_person(
     assert stored["Owner"] == {"S": "alice"}
     assert stored["Status"] == {"S": "pending"}
     assert stored["Source"] == {"M": {"Type": {"S": "http"}}}
-    assert stored["SweepShard"] == {"S": "pending"}  # in the sweep's index until announced
+    assert stored["SweepShard"] == {
+        "S": sweep_shard(session["BizToken"], SHARDS)
+    }  # in the sweep's index until announced
+    # first looked at once its token has run out: until then the return route or a read learns the outcome
+    assert int(stored["SweepAt"]["N"]) == int(stored["TokenExpiresAt"]["N"]) + 30
+    assert stored["AppRedirect"] == {"S": "https://app.example.com/verification-done"}
     created = datetime.fromisoformat(stored["CreatedAt"]["S"])
     assert int(stored["RemoveAt"]["N"]) == int(created.timestamp()) + 4 * 86400  # 3 days + a day's margin
     expires = datetime.fromisoformat(session["ExpiresAt"])
@@ -144,6 +151,7 @@ def test_a_started_session_is_recorded_with_its_owner_and_nothing_of_the_person(
         "SweepShard",
         "SweepAt",
         "RemoveAt",
+        "AppRedirect",
     }
 
 
@@ -197,6 +205,7 @@ def test_the_first_final_read_announces_once_and_later_reads_do_not(
     assert get(invoke, session["BizToken"], "alice").body["Status"] == "pending"
     assert completion_events(queue) == []  # nothing to announce yet
     finish(session, "fail")
+    set_item(session["BizToken"], NextReadAt=0)  # as if a few seconds had passed since the pending read
     first = get(invoke, session["BizToken"], "alice").body
     get(invoke, session["BizToken"], "alice")
     [event] = completion_events(queue)
@@ -240,6 +249,7 @@ def test_exactly_one_event_per_session_under_concurrent_sweeps_and_reads(
             for session in sessions[offset:] + sessions[:offset]:
                 event = http_event(method="GET", path=f"/verifications/{session['BizToken']}")
                 event["body"] = None
+                event["queryStringParameters"] = {"include": "media"}  # always a FaceID read, never the ledger's
                 assert dispatch(event, LambdaContext())["statusCode"] == 200
 
         return read_all
@@ -295,7 +305,7 @@ def test_the_local_hand_off_delivers_what_the_ledger_holds_and_nothing_else(
             TableName=SESSIONS_TABLE,
             Key={"BizToken": {"S": done["BizToken"]}},
             UpdateExpression="SET SweepShard = :shard, SweepAt = :due",
-            ExpressionAttributeValues={":shard": {"S": "pending"}, ":due": {"N": "0"}},
+            ExpressionAttributeValues={":shard": {"S": sweep_shard(done["BizToken"], SHARDS)}, ":due": {"N": "0"}},
         )
         assert invoke_raw(scheduled_event())["Resent"] == 1
         assert receiver.received.listing(done["BizToken"])[0]["duplicates"] == 1

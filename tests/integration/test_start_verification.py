@@ -46,6 +46,14 @@ def faceid_request_id(emulator: Emulator) -> str:
 # -- success, for each HTTP trigger ----------------------------------------------------------------
 
 
+# The return route of the API each sample event came through (its domain, and a REST API's stage).
+RETURN_ROUTES = {
+    "http": "https://abc123.execute-api.ap-southeast-1.amazonaws.com/return",
+    "rest": "https://def456.execute-api.ap-southeast-1.amazonaws.com/prod/return",
+    "function_url": "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.ap-southeast-1.on.aws/return",
+}
+
+
 @pytest.mark.parametrize("kind", ["http", "rest", "function_url"])
 def test_a_session_is_started_for_each_http_trigger(kind: str, invoke: Invoke, emulator: Emulator) -> None:
     # GIVEN a valid start request from this trigger
@@ -61,17 +69,40 @@ def test_a_session_is_started_for_each_http_trigger(kind: str, invoke: Invoke, e
     assert response.body["VerificationUrl"] == f"{emulator.url}/verify/{response.body['BizToken']}"
     expires = datetime.fromisoformat(response.body["ExpiresAt"].replace("Z", "+00:00"))
     assert before + timedelta(seconds=7200) <= expires <= datetime.now(UTC) + timedelta(seconds=7200)
-    # AND FaceID got what the caller asked for, in the configured region, with our correlation id
-    assert call["params"] == {"RedirectUrl": REDIRECT_URL, "CompareImageUrl": COS_URL, "CompareImageMd5": VALID_MD5}
+    # AND FaceID got what the caller asked for, in the configured region, with our correlation id, and sends
+    # the browser to the return route of the API the start came through
+    assert call["params"] == {
+        "RedirectUrl": RETURN_ROUTES[kind],
+        "CompareImageUrl": COS_URL,
+        "CompareImageMd5": VALID_MD5,
+    }
     assert call["region"] == "ap-singapore"
     assert call["trace_id"] == f"req-{kind}"
 
 
 def test_caller_redirect_on_an_allowed_host_is_used(invoke: Invoke, emulator: Emulator, configure) -> None:
-    configure(FACEID_REDIRECT_HOSTS="app.example.com,other.example.org")
+    # With the return route off, FaceID sends the browser to the caller's own page directly
+    configure(FACEID_REDIRECT_HOSTS="app.example.com,other.example.org", FACEID_RETURN="off")
     response = invoke(http_event(body=start_body(RedirectUrl="https://other.example.org/back?x=1")))
     assert response.status == 201
     assert emulator.calls[-1]["params"]["RedirectUrl"] == "https://other.example.org/back?x=1"
+
+
+def test_a_custom_domains_public_url_names_the_return_route(invoke: Invoke, emulator: Emulator, configure) -> None:
+    configure(FACEID_PUBLIC_URL="https://api.example.com/faceid/")
+    assert invoke(http_event(body=start_body())).status == 201
+    assert emulator.calls[-1]["params"]["RedirectUrl"] == "https://api.example.com/faceid/return"
+
+
+def test_a_request_from_a_domain_that_is_not_api_gateways_gets_no_return_route(
+    invoke: Invoke, emulator: Emulator
+) -> None:
+    # The request's domain is taken only when it is API Gateway's or a function URL's; a custom domain sets
+    # FACEID_PUBLIC_URL. Otherwise FaceID sends the browser to the app's page (the outcome waits for a read).
+    event = http_event(body=start_body())
+    event["requestContext"]["domainName"] = "evil.example.com"
+    assert invoke(event).status == 201
+    assert emulator.calls[-1]["params"]["RedirectUrl"] == REDIRECT_URL
 
 
 def test_percent_encoded_url_and_upper_case_md5_are_normalised(invoke: Invoke, emulator: Emulator) -> None:

@@ -18,7 +18,8 @@ from moto import mock_aws
 
 from faceid_fn.adapters.aws import dynamodb
 from faceid_fn.adapters.aws.dynamodb import DynamoDB, endpoint_url
-from faceid_fn.adapters.aws.ledger import Ledger
+from faceid_fn.adapters.aws.ledger import SHARDS, Ledger
+from faceid_fn.domain.sessions import sweep_shard
 from tests.aws import AWS_REGION, SESSIONS_TABLE
 
 KEY = {"BizToken": {"S": "token-1"}}
@@ -142,9 +143,10 @@ def test_the_ledger_on_the_thin_client(table: Any) -> None:
     claim = {"error_code": 0, "error_msg": "ok", "extra": None, "request_id": "r", "now": now}
     assert ledger.claim("t", status="succeeded", **claim) is not None
     assert ledger.claim("t", status="succeeded", **claim) is None  # exactly one claim
-    assert [r.BizToken for r in ledger.due(now + timedelta(hours=1), 10)] == ["t"]
+    shard = sweep_shard("t", SHARDS)
+    assert [r.BizToken for r in ledger.due(now + timedelta(hours=1), 10, shard)] == ["t"]
     ledger.announced("t")
-    assert ledger.due(now + timedelta(hours=1), 10) == []
+    assert ledger.due(now + timedelta(hours=1), 10, shard) == []
 
 
 # --- against a scripted server: the wire, errors, retries ------------------------------------------

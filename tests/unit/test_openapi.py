@@ -26,9 +26,14 @@ def test_document_is_valid_openapi() -> None:
     assert error is None, f"not valid OpenAPI: {error}"
 
 
-def test_document_describes_both_routes_and_the_error_envelope() -> None:
+def test_document_describes_the_routes_and_the_error_envelope() -> None:
     doc = document()
-    assert set(doc["paths"]) == {"/verifications", "/verifications/{biz_token}"}
+    assert set(doc["paths"]) == {"/verifications", "/verifications/{biz_token}", "/return"}
+    # The return route answers the person's browser: a redirect or a plain page, never the JSON envelope
+    back = doc["paths"]["/return"]["get"]["responses"]
+    assert set(back) == {"303", "400", "404", "503"}
+    assert all(set(answer["content"]) == {"text/html"} for answer in back.values())
+    assert "Location" in back["303"]["headers"]
     post = doc["paths"]["/verifications"]["post"]
     assert set(post["responses"]) >= {"201", "400", "409", "429", "502", "503", "504"}
     assert "422" not in post["responses"]  # validation errors are answered 400 with ErrorBody

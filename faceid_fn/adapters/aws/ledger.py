@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from faceid_fn.adapters.aws.client_config import error_code, store_errors
 from faceid_fn.adapters.aws.dynamodb import DynamoDB
 from faceid_fn.adapters.lifecycle import LazyClient
 from faceid_fn.domain.errors import StoreUnavailable
-from faceid_fn.domain.sessions import PENDING, SessionRecord, iso
+from faceid_fn.domain.sessions import PENDING, SessionRecord, iso, sweep_shard
 from faceid_fn.observability import logger
 
 INDEX = "Pending"
-SHARD = "pending"
+# The sweep index's partitions (sessions.sweep_shard): a run takes them in parallel.
+SHARDS = 4
 # Tencent keeps a result readable for 3 days (259,200 s); the item is kept a day longer.
 RESULT_RETENTION = timedelta(days=3)
 RETENTION_MARGIN = timedelta(days=1)
-# A new session is first looked at by the sweep this long after it started (nobody finishes sooner).
-FIRST_LOOK_S = 60
+# The sweep first looks at a session this long after its token ran out: until then the person may still
+# finish (and the return route or the owner's read learns it at once); after it, nothing changes by itself.
+FIRST_LOOK_AFTER_END_S = 30
 # A claimed item whose event could not be sent is sent again by the sweep after this long.
 ANNOUNCE_RETRY_S = 60
+
+
+# The ledger attribute that spaces FaceID reads of a pending session: the owners' reads', or the return route's.
+ReadSlot = Literal["NextReadAt", "ReturnReadAt"]
 
 
 class Ledger:
@@ -55,9 +62,11 @@ class Ledger:
         flow: str,
         region: str,
         expires_at: datetime,
+        app_redirect: str | None = None,
         now: datetime | None = None,
     ) -> None:
-        """Write the item of a session just started. A replayed start (idempotency) finds it there: kept."""
+        """Write the item of a session just started. A replayed start (idempotency) finds it there: kept.
+        `app_redirect`: where the return route sends the person's browser (the app's page)."""
         created = now or datetime.now(UTC)
         item: dict[str, Any] = {
             "BizToken": {"S": biz_token},
@@ -67,12 +76,14 @@ class Ledger:
             "CreatedAt": {"S": iso(created)},
             "TokenExpiresAt": {"N": str(int(expires_at.timestamp()))},
             "Status": {"S": PENDING},
-            "SweepShard": {"S": SHARD},
-            "SweepAt": {"N": str(int(created.timestamp()) + FIRST_LOOK_S)},
+            "SweepShard": {"S": sweep_shard(biz_token, SHARDS)},
+            "SweepAt": {"N": str(int(expires_at.timestamp()) + FIRST_LOOK_AFTER_END_S)},
             "RemoveAt": {"N": str(int((created + RESULT_RETENTION + RETENTION_MARGIN).timestamp()))},
         }
         if owner:
             item["Owner"] = {"S": owner}
+        if app_redirect:
+            item["AppRedirect"] = {"S": app_redirect}
         client = self._client.get()
         try:
             client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(BizToken)")
@@ -103,9 +114,13 @@ class Ledger:
         error_msg: str | None,
         extra: str | None,
         request_id: str | None,
+        details: list[dict[str, Any]] | None = None,
+        has_ocr: bool = False,
         now: datetime | None = None,
     ) -> SessionRecord | None:
         """Move the session from `pending` to a final status; the item if this call did it, else None.
+        What the owner's reads are answered from is kept with it (`details`: the VerificationDetailList;
+        whether the result had OCRResult, whose identity fields the ledger does not keep).
 
         One conditional UpdateItem: of any number of concurrent callers (the owner's reads, sweeps) that
         found the same final status, exactly one gets the item back, and only that one announces it.
@@ -121,13 +136,15 @@ class Ledger:
             ":msg": _string_or_null(error_msg),
             ":extra": _string_or_null(extra),
             ":rid": _string_or_null(request_id),
+            ":details": _string_or_null(json.dumps(details, separators=(",", ":")) if details else None),
+            ":ocr": {"BOOL": has_ocr},
         }
         try:
             answer = client.update_item(
                 TableName=self.table,
                 Key={"BizToken": {"S": biz_token}},
                 UpdateExpression="SET #status = :status, ErrorCode = :code, CompletedAt = :done, SweepAt = :retry, "
-                "ErrorMsg = :msg, Extra = :extra, ResultRequestId = :rid",
+                "ErrorMsg = :msg, Extra = :extra, ResultRequestId = :rid, Details = :details, HasOcr = :ocr",
                 ConditionExpression="#status = :pending",
                 ExpressionAttributeNames={"#status": "Status"},
                 ExpressionAttributeValues=values,
@@ -166,6 +183,36 @@ class Ledger:
             return False
         return True
 
+    def take_read(self, record: SessionRecord, *, now: float, then: float, slot: ReadSlot = "NextReadAt") -> bool:
+        """Whether this caller may read FaceID for a pending session now: True for one caller while `now` is
+        past the slot's time (then moved to `then`), False for the others (they answer from the ledger) and
+        once the session is final. `NextReadAt` (the owners' reads) also counts the reads in `OwnerReads`; the
+        return route has a slot of its own, so that owners' polls never delay the person's return."""
+        client = self._client.get()
+        counted = ", OwnerReads = if_not_exists(OwnerReads, :zero) + :one" if slot == "NextReadAt" else ""
+        values: dict[str, Any] = {
+            ":now": {"N": f"{now:.3f}"},
+            ":then": {"N": f"{then:.3f}"},
+            ":pending": {"S": PENDING},
+        }
+        if counted:
+            values.update({":zero": {"N": "0"}, ":one": {"N": "1"}})
+        try:
+            client.update_item(
+                TableName=self.table,
+                Key={"BizToken": {"S": record.BizToken}},
+                UpdateExpression=f"SET {slot} = :then{counted}",
+                ConditionExpression=f"#status = :pending AND (attribute_not_exists({slot}) OR {slot} <= :now)",
+                ExpressionAttributeNames={"#status": "Status"},
+                ExpressionAttributeValues=values,
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        except store_errors() as exc:
+            logger.warning("session ledger unavailable", extra={"error": error_code(exc), "biz_token": record.BizToken})
+            raise StoreUnavailable("StoreUnavailable", "The session ledger is unavailable") from None
+        return True
+
     def look_again(self, biz_token: str, at: datetime) -> None:
         """Still pending: the sweep looks again at `at` (only while it is still pending)."""
         client = self._client.get()
@@ -181,13 +228,14 @@ class Ledger:
         except client.exceptions.ConditionalCheckFailedException:
             return  # finished meanwhile (claimed by a read)
 
-    def due(self, now: datetime, limit: int) -> list[SessionRecord]:
-        """Sessions not yet announced whose next look is due, most overdue first (a Query on the index)."""
+    def due(self, now: datetime, limit: int, shard: str) -> list[SessionRecord]:
+        """Sessions of one shard not yet announced whose next look is due, most overdue first (a Query on
+        the index)."""
         answer = self._client.get().query(
             TableName=self.table,
             IndexName=INDEX,
             KeyConditionExpression="SweepShard = :shard AND SweepAt <= :now",
-            ExpressionAttributeValues={":shard": {"S": SHARD}, ":now": {"N": str(int(now.timestamp()))}},
+            ExpressionAttributeValues={":shard": {"S": shard}, ":now": {"N": str(int(now.timestamp()))}},
             ScanIndexForward=True,
             Limit=limit,
         )
@@ -216,4 +264,9 @@ def _record_of(item: dict[str, Any]) -> SessionRecord:
         Extra=item.get("Extra", {}).get("S"),
         ResultRequestId=item.get("ResultRequestId", {}).get("S"),
         SweepAt=int(item["SweepAt"]["N"]) if "SweepAt" in item else None,
+        AppRedirect=item.get("AppRedirect", {}).get("S"),
+        Details=item.get("Details", {}).get("S"),
+        HasOcr=bool(item.get("HasOcr", {}).get("BOOL", False)),
+        OwnerReads=int(item.get("OwnerReads", {}).get("N", "0")),
+        NextReadAt=float(item["NextReadAt"]["N"]) if "NextReadAt" in item else None,
     )

@@ -122,11 +122,20 @@ class FaceId:
         return start_in_order(start, self._regions.start_regions, self._breaker, budget, self._timeout_s)
 
     def get_result(
-        self, *, result_action: str, biz_token: str, trace_id: str, region: str | None = None
+        self,
+        *,
+        result_action: str,
+        biz_token: str,
+        trace_id: str,
+        region: str | None = None,
+        budget_s: float | None = None,
     ) -> dict[str, Any]:
         """Read a session's outcome (GetWebVerificationResult or its Intl successor) in the region that
-        started it: a retried read."""
-        return self.call(result_action, {"BizToken": biz_token}, trace_id=trace_id, idempotent=True, region=region)
+        started it: a retried read, within `budget_s` when it is shorter than FACEID_TIMEOUT_S."""
+        budget = Budget(self._clock() + min(budget_s, self._timeout_s)) if budget_s is not None else None
+        return self.call(
+            result_action, {"BizToken": biz_token}, trace_id=trace_id, idempotent=True, region=region, budget=budget
+        )
 
     def check_credentials(self) -> None:
         """Read the credentials once (cold start): a missing or malformed secret fails here."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
@@ -15,10 +16,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 
 from faceid_fn import container
 from faceid_fn.adapters.tencent.cos import read_photo_at
-from faceid_fn.domain.completion import check_owner, is_final, offer_result, record_session
+from faceid_fn.domain.completion import check_owner, is_final, offer_result, record_session, unknown_token
 from faceid_fn.domain.completion_events import SessionSource
 from faceid_fn.domain.flows import INTL_MAX_PHOTO_BYTES
 from faceid_fn.domain.models import ErrorBody, Session, StartVerification, VerificationResult
+from faceid_fn.domain.outcomes import answers_from_ledger, ledger_result, owner_read_gap
 from faceid_fn.domain.results import read_result
 from faceid_fn.domain.sessions import BIZ_TOKEN_PATTERN
 from faceid_fn.domain.verification import start_verification
@@ -30,6 +32,7 @@ from faceid_fn.entrypoints.http.errors import (
     ResponseTooLarge,
     request_id_of,
 )
+from faceid_fn.entrypoints.http.returns import return_url_of
 from faceid_fn.observability import logger
 
 router = Router()  # type: ignore[no-untyped-call]  # (Powertools leaves its __init__ unannotated)
@@ -69,8 +72,10 @@ def post_verification(
         ),
     ] = None,
 ) -> Response[str]:
-    subject = require_caller(router.current_event.raw_event)  # before the photo, the ledger or FaceID
-    trace_id = logger.get_correlation_id() or request_id_of(router.current_event.raw_event, router.lambda_context)
+    event = router.current_event.raw_event
+    subject = require_caller(event)  # before the photo, the ledger or FaceID
+    trace_id = logger.get_correlation_id() or request_id_of(event, router.lambda_context)
+    return_url = return_url_of(event, container.settings())
     if idempotency_key and container.idempotency().enabled:
         # one session per key; the same key with another body is a conflict
         start = container.idempotency().once(start_keyed, model=Session, key_path="Key", payload_path="Body")
@@ -82,14 +87,26 @@ def post_verification(
             "Body": body.model_dump(mode="json", by_alias=True),
             "TraceId": trace_id,
             "Owner": subject,
+            "ReturnUrl": return_url,
         }
         session = start(request=request)
     else:
-        request = {"Body": body.model_dump(mode="json", by_alias=True), "TraceId": trace_id, "Owner": subject}
+        request = {
+            "Body": body.model_dump(mode="json", by_alias=True),
+            "TraceId": trace_id,
+            "Owner": subject,
+            "ReturnUrl": return_url,
+        }
         session = start_keyed(request=request)
-    # The session's ledger item: its owner reads it, and its outcome is announced once.
+    # The session's ledger item: its owner reads it, its outcome is announced once, and the return route
+    # sends the browser on to the app's own page (checked by the start).
     record_session(
-        container.ledger(), container.settings(), session=session, owner=subject, source=SessionSource(Type="http")
+        container.ledger(),
+        container.settings(),
+        session=session,
+        owner=subject,
+        source=SessionSource(Type="http"),
+        app_redirect=body.RedirectUrl,
     )
     # Serialized here (the documented 201 schema is Session, above): the validation middleware's
     # generic encoder is the costliest step of a warm request (bench/README.md).
@@ -122,18 +139,31 @@ def get_verification(
         Query(description="`media`: also return BestFrameBase64/VideoBase64 (intl flow; personal data)"),
     ] = None,
 ) -> VerificationResult:
-    subject = require_caller(router.current_event.raw_event)  # before the ledger or FaceID
+    event = router.current_event.raw_event
+    subject = require_caller(event)  # before the ledger or FaceID
     settings, ledger = container.settings(), container.ledger()
+    request_id = logger.get_correlation_id() or request_id_of(event, router.lambda_context)
     record = None
     if settings.auth_required:  # only the session's owner reads it; others get "unknown"
         record = check_owner(biz_token, subject, ledger)
-    elif settings.faceid_failover_regions and ledger is not None:  # where the session was started
+    elif ledger is not None:  # every session is in the ledger from its start: another token is unknown
         record = ledger.get(biz_token)
+        if record is None:
+            raise unknown_token()
+    if ledger is not None and record is not None:
+        # What the ledger knows is answered from it: FaceID's 20 reads a second are about one per session.
+        if answers_from_ledger(record, include == "media"):
+            return ledger_result(record, request_id)
+        now = time.time()
+        if not is_final(record.Status) and not ledger.take_read(
+            record, now=now, then=now + owner_read_gap(record.OwnerReads)
+        ):
+            return ledger_result(record, request_id)  # read moments ago: still pending
     result = read_result(
         biz_token,
         settings=settings,
         faceid=container.faceid(),
-        trace_id=logger.get_correlation_id() or request_id_of(router.current_event.raw_event, router.lambda_context),
+        trace_id=request_id,
         include_media=include == "media",
         region=record.Region if record is not None else None,
     )
@@ -163,4 +193,5 @@ def start_keyed(*, request: dict[str, Any]) -> Session:
         read_photo=lambda url: read_photo_at(container.cos(), url, photo_limit),
         owner=request.get("Owner"),
         starts=container.owner_starts(),  # counted here, once per Idempotency-Key: replays do not count
+        return_url=request.get("ReturnUrl"),
     )
