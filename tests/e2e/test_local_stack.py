@@ -96,4 +96,13 @@ def test_each_upload_sample_starts_one_session_against_the_local_stack(stack: Lo
 
 
 def test_curl_line_is_a_single_shell_command(stack: LocalStack) -> None:
-    assert shlex.split(stack.curl_line)[0] == "curl"
+    # nothing left to continue on the next line
+    assert not stack.curl_line.endswith("\\")
+    # the line as the shell reads it, its operators (; && || | & < > ( )) as words of their own
+    lexer = shlex.shlex(stack.curl_line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    words = list(lexer)
+    # one curl to this stack's start route: no second command, pipe, redirection or subshell
+    assert words[0] == "curl"
+    assert [word for word in words if set(word) <= set(lexer.punctuation_chars)] == []
+    assert f"{stack.http}/verifications" in words

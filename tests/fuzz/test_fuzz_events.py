@@ -2,8 +2,8 @@
 
 Hypothesis generates bodies, headers and whole events (HTTP API 2.0, REST 1.0, Function URL, S3, COS)
 with a fixed seed (derandomize); each example runs the real handler against the FaceID emulator and
-moto. The examples run per test (each test's count under `make fuzz`, a fifth in `make test`: budget.py) are
-recorded in test-output/fuzz-counts.json.
+moto. Each test draws its own count (its full count under `make fuzz`, a fifth in `make test`: budget.py)
+and fails if hypothesis drew fewer; the counts are recorded in test-output/fuzz-counts.json.
 """
 
 from __future__ import annotations
@@ -42,8 +42,18 @@ FUZZ_BASE = settings(
     derandomize=True,  # a fixed seed: the same inputs on every run
     database=None,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+
+
+def spend(counts: dict[str, int], name: str, examples: int, prop: Callable[[], None]) -> None:
+    """Run the property `prop` (a @given function counting its own calls in counts[name]) and check that
+    hypothesis drew its whole budget: it may stop early (e.g. when it cannot generate enough distinct
+    inputs). Each test checks its own count, so that every test passes run alone or in any order."""
+    counts[name] = 0
+    fuzz(examples)(prop)()
+    assert counts[name] >= budget.examples(examples), counts
+
 
 HOSTILE_URLS = [
     COS_URL,
@@ -117,13 +127,13 @@ def assert_http_answer(result: Any) -> None:
         assert "Traceback" not in result["body"]
 
 
-@fuzz(3000)
-@given(kind=st.sampled_from(["http", "rest", "function_url"]), body=bodies, extra_headers=headers)
-def test_http_bodies_and_headers(
-    run: Callable[[Any], Any], counts: dict[str, int], kind: str, body: str, extra_headers: dict[str, str]
-) -> None:
-    counts["http_bodies_and_headers"] = counts.get("http_bodies_and_headers", 0) + 1
-    assert_http_answer(run(http_event(kind, raw_body=body, headers=extra_headers)))
+def test_http_bodies_and_headers(run: Callable[[Any], Any], counts: dict[str, int]) -> None:
+    @given(kind=st.sampled_from(["http", "rest", "function_url"]), body=bodies, extra_headers=headers)
+    def prop(kind: str, body: str, extra_headers: dict[str, str]) -> None:
+        counts["http_bodies_and_headers"] += 1
+        assert_http_answer(run(http_event(kind, raw_body=body, headers=extra_headers)))
+
+    spend(counts, "http_bodies_and_headers", 3000, prop)
 
 
 # Every draw below has the same bounds whatever the event looks like (an index is drawn from a fixed range,
@@ -160,15 +170,17 @@ def http_events(draw: Any) -> dict[str, Any]:
     return event
 
 
-@fuzz(3000)
-@given(event=http_events())
-def test_whole_http_events(run: Callable[[Any], Any], counts: dict[str, int], event: dict[str, Any]) -> None:
-    counts["whole_http_events"] = counts.get("whole_http_events", 0) + 1
-    result = run(copy.deepcopy(event))
-    if "statusCode" in result:
-        assert_http_answer(result)
-    else:  # no longer recognisable as an HTTP event: answered as unsupported, not crashed
-        assert set(result) in ({"Error"}, {"Sessions", "Failures"})
+def test_whole_http_events(run: Callable[[Any], Any], counts: dict[str, int]) -> None:
+    @given(event=http_events())
+    def prop(event: dict[str, Any]) -> None:
+        counts["whole_http_events"] += 1
+        result = run(copy.deepcopy(event))
+        if "statusCode" in result:
+            assert_http_answer(result)
+        else:  # no longer recognisable as an HTTP event: answered as unsupported, not crashed
+            assert set(result) in ({"Error"}, {"Sessions", "Failures"})
+
+    spend(counts, "whole_http_events", 3000, prop)
 
 
 @st.composite
@@ -193,19 +205,21 @@ def upload_events(draw: Any) -> dict[str, Any]:
     return {"Records": records}
 
 
-@fuzz(4000)
-@given(event=upload_events())
-def test_upload_events(run: Callable[[Any], Any], counts: dict[str, int], event: dict[str, Any]) -> None:
+def test_upload_events(run: Callable[[Any], Any], counts: dict[str, int]) -> None:
     from faceid_fn.entrypoints.uploads import UploadsIncomplete
 
-    counts["upload_events"] = counts.get("upload_events", 0) + 1
-    try:
-        result = run(copy.deepcopy(event))  # the handler may change what it is given; the example stays as drawn
-    except UploadsIncomplete as exc:  # the one exception allowed: a retryable failure, with its summary
-        summary = json.loads(str(exc))
-        assert any(f["Retryable"] for f in summary["Failures"])
-        return
-    assert set(result) in ({"Sessions", "Failures"}, {"Error"})
+    @given(event=upload_events())
+    def prop(event: dict[str, Any]) -> None:
+        counts["upload_events"] += 1
+        try:
+            result = run(copy.deepcopy(event))  # the handler may change what it is given; the example stays as drawn
+        except UploadsIncomplete as exc:  # the one exception allowed: a retryable failure, with its summary
+            summary = json.loads(str(exc))
+            assert any(f["Retryable"] for f in summary["Failures"])
+            return
+        assert set(result) in ({"Sessions", "Failures"}, {"Error"})
+
+    spend(counts, "upload_events", 4000, prop)
 
 
 @pytest.fixture
@@ -237,24 +251,15 @@ claims = st.one_of(
 )
 
 
-@fuzz(1000)
-@given(kind=st.sampled_from(["http", "rest", "function_url"]), body=bodies, extra_headers=headers, jwt=claims)
 def test_http_under_the_intl_flow_with_auth_required(
-    run_intl_with_auth: Callable[[Any], Any],
-    counts: dict[str, int],
-    kind: str,
-    body: str,
-    extra_headers: dict[str, str],
-    jwt: Any,
+    run_intl_with_auth: Callable[[Any], Any], counts: dict[str, int]
 ) -> None:
-    counts["http_intl_auth"] = counts.get("http_intl_auth", 0) + 1
-    event = http_event(kind, raw_body=body, headers=extra_headers)
-    if jwt is not None:
-        event["requestContext"]["authorizer"] = {"jwt": {"claims": jwt, "scopes": None}}
-    assert_http_answer(run_intl_with_auth(event))
+    @given(kind=st.sampled_from(["http", "rest", "function_url"]), body=bodies, extra_headers=headers, jwt=claims)
+    def prop(kind: str, body: str, extra_headers: dict[str, str], jwt: Any) -> None:
+        counts["http_intl_auth"] += 1
+        event = http_event(kind, raw_body=body, headers=extra_headers)
+        if jwt is not None:
+            event["requestContext"]["authorizer"] = {"jwt": {"claims": jwt, "scopes": None}}
+        assert_http_answer(run_intl_with_auth(event))
 
-
-def test_the_fuzz_budget_was_spent(counts: dict[str, int]) -> None:
-    # Runs last in this module (its tests share one xdist worker): hypothesis may stop early (e.g. when it
-    # cannot generate enough distinct inputs); `make fuzz` generates at least 11,000 inputs in all.
-    assert sum(counts.values()) >= budget.examples(11_000), counts
+    spend(counts, "http_intl_auth", 1000, prop)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 
 from faceid_fn.config import ConfigError
 from tests.aws import AWS_REGION
+from tests.clock import Clock
 from tests.conftest import Emulator, LogLines, Response, http_event, start_body
 from tests.secret_scan import find_secrets
 
@@ -32,8 +32,21 @@ def put_secret(value: dict[str, Any], *, create: bool = False) -> None:
 
 
 @pytest.fixture
-def secret_env(configure: Callable[..., None], emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The clock the cached secret's age is counted on: it stands still until a test moves it."""
+    from faceid_fn.adapters.tencent import credentials
+
+    now = Clock(1000.0)
+    monkeypatch.setattr(credentials, "monotonic", now)
+    return now
+
+
+@pytest.fixture
+def secret_env(
+    configure: Callable[..., None], emulator: Emulator, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> Emulator:
     # GIVEN the emulator knows two credentials, and the function reads its own from Secrets Manager
+    # (FACEID_CREDENTIALS_MAX_AGE_S=1: the secret read at 1000.0 on the clock serves until 1001.0)
     emulator.state.credentials.update({"AKIDrotationA": KEY_A, "AKIDrotationB": KEY_B})
     put_secret({"SecretId": "AKIDrotationA", "SecretKey": KEY_A}, create=True)
     configure(FACEID_CREDENTIALS_SECRET=SECRET_NAME, FACEID_CREDENTIALS_MAX_AGE_S="1")
@@ -47,7 +60,7 @@ def signer(emulator: Emulator) -> str:
 
 
 def test_rotated_secret_is_used_without_a_redeploy(
-    secret_env: Emulator, invoke: Callable[[dict[str, Any]], Response], logs: LogLines
+    secret_env: Emulator, invoke: Callable[[dict[str, Any]], Response], logs: LogLines, clock: Clock
 ) -> None:
     assert invoke(http_event(body=start_body())).status == 201
     assert signer(secret_env) == "AKIDrotationA"
@@ -59,9 +72,10 @@ def test_rotated_secret_is_used_without_a_redeploy(
     def warm(event: dict[str, Any]) -> Response:
         return Response.of(handler.handler(event, LambdaContext()))
 
+    clock.now = 1000.5
     assert warm(http_event(body=start_body())).status == 201
     assert signer(secret_env) == "AKIDrotationA"
-    time.sleep(1.1)  # FACEID_CREDENTIALS_MAX_AGE_S=1 passes (waiting, not a timing assertion)
+    clock.now = 1001.0  # FACEID_CREDENTIALS_MAX_AGE_S=1 has passed
     del secret_env.state.credentials["AKIDrotationA"]  # the old key is revoked upstream
     assert warm(http_event(body=start_body())).status == 201
     assert signer(secret_env) == "AKIDrotationB"
@@ -106,13 +120,13 @@ def test_malformed_secret_fails_at_cold_start(
 
 
 def test_unreadable_secret_later_keeps_the_last_good_value(
-    secret_env: Emulator, invoke: Callable[[dict[str, Any]], Response], logs: LogLines
+    secret_env: Emulator, invoke: Callable[[dict[str, Any]], Response], logs: LogLines, clock: Clock
 ) -> None:
     assert invoke(http_event(body=start_body())).status == 201
     boto3.client("secretsmanager", region_name=AWS_REGION).delete_secret(
         SecretId=SECRET_NAME, ForceDeleteWithoutRecovery=True
     )
-    time.sleep(1.1)  # past the max age: the next request must try to refresh
+    clock.now = 1001.0  # past the max age: the next request must try to refresh
     import handler
     from tests.conftest import LambdaContext
 
@@ -121,7 +135,7 @@ def test_unreadable_secret_later_keeps_the_last_good_value(
 
 
 def test_cos_is_signed_with_the_tencent_credentials_from_the_secret_and_follows_a_rotation(
-    secret_env: Emulator, configure: Callable[..., None], lambda_context: Any
+    secret_env: Emulator, configure: Callable[..., None], lambda_context: Any, clock: Clock
 ) -> None:
     # GIVEN a COS upload record (the photo is already in COS) while credentials come from the secret
     from urllib.parse import parse_qs, urlsplit
@@ -145,5 +159,6 @@ def test_cos_is_signed_with_the_tencent_credentials_from_the_secret_and_follows_
     assert presigned_by() == "AKIDrotationA"
     # AND after a rotation (and the cache's max age), with the new one
     put_secret({"SecretId": "AKIDrotationB", "SecretKey": KEY_B})
-    time.sleep(1.1)
+    assert presigned_by() == "AKIDrotationA"  # within the max age
+    clock.now = 1001.0
     assert presigned_by() == "AKIDrotationB"

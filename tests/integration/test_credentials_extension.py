@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 from faceid_fn.config import ConfigError
 from local.secrets_extension import SecretsExtension
 from tests.aws import AWS_REGION
+from tests.clock import Clock
 from tests.conftest import (
     ROOT,
     SECRET_NAME,
@@ -45,10 +45,25 @@ def secrets() -> dict[str, str]:
 
 
 @pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The clock the function's share of the cache is counted on: it stands still until a test moves it."""
+    from faceid_fn.adapters.tencent import credentials
+
+    now = Clock(1000.0)
+    monkeypatch.setattr(credentials, "monotonic", now)
+    return now
+
+
+@pytest.fixture
 def extension_env(
-    configure: Callable[..., None], emulator: Emulator, extension: SecretsExtension, monkeypatch: pytest.MonkeyPatch
+    configure: Callable[..., None],
+    emulator: Emulator,
+    extension: SecretsExtension,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: Clock,
 ) -> Callable[..., None]:
-    """GIVEN the function reads its Tencent credentials from the secret, with the extension's layer."""
+    """GIVEN the function reads its Tencent credentials from the secret, with the extension's layer (the
+    cache's clock standing still)."""
     emulator.state.credentials.update({"AKIDextensionA": KEY_A, "AKIDextensionB": KEY_B})
 
     def apply(**overrides: str) -> None:
@@ -87,7 +102,8 @@ def test_secret_is_read_from_the_extension_with_the_session_token(
     # THEN the call was signed with the secret's credentials, read from the extension with the token
     assert emulator.calls[-1]["secret_id"] == "AKIDextensionA"
     assert extension.requests == [{"secret_id": SECRET_NAME, "token_ok": True}]
-    # AND a warm request within the cache's age does not ask again
+    # AND a warm request within the cache's age (the function's share: 300 s - 150 s) does not ask again
+    clock.now = 1000 + 149.5
     assert warm(http_event(body=start_body())).status == 201
     assert len(extension.requests) == 1
     assert find_secrets(logs.text, [KEY_A, SESSION_TOKEN]) == []
@@ -100,15 +116,18 @@ def test_rotation_is_followed_within_the_max_age_with_the_extension_cache_counte
     emulator: Emulator,
     invoke: Callable[[dict[str, Any]], Response],
     logs: LogLines,
+    clock: Clock,
 ) -> None:
     # GIVEN a max age of 2 s of which the extension's own cache (SECRETS_MANAGER_TTL) takes 1 s
     extension_env(FACEID_CREDENTIALS_MAX_AGE_S="2", SECRETS_MANAGER_TTL="1")
     assert invoke(http_event(body=start_body())).status == 201
     # WHEN the secret is rotated
     secrets[SECRET_NAME] = json.dumps({"SecretId": "AKIDextensionB", "SecretKey": KEY_B})
+    clock.now = 1000.5
     assert warm(http_event(body=start_body())).status == 201
     assert emulator.calls[-1]["secret_id"] == "AKIDextensionA"  # within the function's 1 s share
-    time.sleep(1.1)  # the function's share (max age - extension TTL) passes (waiting, not a timing assertion)
+    assert len(extension.requests) == 1
+    clock.now = 1001.0  # the function's share (max age - extension TTL) has passed
     del emulator.state.credentials["AKIDextensionA"]  # the old key is revoked upstream
     # THEN the next request asks the extension again and signs with the new key
     assert warm(http_event(body=start_body())).status == 201

@@ -11,7 +11,6 @@ from typing import Any
 import boto3
 import pytest
 
-from local.emulator import THROTTLING_CODES
 from local.sample_photo import png
 from tests.aws import AWS_REGION, EVENT_BUS, PACING_TABLE, SESSIONS_TABLE, cos_put, create_ledger_and_bus
 from tests.conftest import Emulator, LogLines, Response, http_event
@@ -19,7 +18,17 @@ from tests.integration.test_sessions import PHOTO_KEY, invoke_raw, scheduled_eve
 
 Invoke = Callable[[dict[str, Any]], Response]
 START = "ApplyWebVerificationBizTokenIntl"
-CODES = sorted(THROTTLING_CODES)
+# The throttling codes Tencent documents (docs/configuration.md, "Bursts past FaceID's 20 requests/s", and
+# docs/http.md, Errors): API 3.0's common ones and FaceID's own.
+CODES = [
+    "RequestLimitExceeded",
+    "RequestLimitExceeded.UinLimitExceeded",
+    "RequestLimitExceeded.GlobalRegionUinLimitExceeded",
+    "RequestLimitExceeded.IPLimitExceeded",
+    "FailedOperation.RequestLimitExceeded",
+]
+# "and any other RequestLimitExceeded.*" (the same pages): one Tencent has not added (yet)
+ANOTHER = "RequestLimitExceeded.SomeLimitTencentAddsLater"
 
 
 @pytest.fixture
@@ -41,7 +50,7 @@ def emitted_metrics(out: str) -> dict[str, Any]:
     return {name: value for line in lines for name, value in line.items() if name != "_aws"}
 
 
-@pytest.mark.parametrize("code", CODES)
+@pytest.mark.parametrize("code", [*CODES, ANOTHER])
 def test_each_throttling_code_is_retried_after_a_back_off(
     code: str,
     env: Callable[..., None],
@@ -63,7 +72,7 @@ def test_each_throttling_code_is_retried_after_a_back_off(
     assert emitted_metrics(capsys.readouterr().out)["UpstreamThrottled"] == [1.0]
 
 
-@pytest.mark.parametrize("code", CODES)
+@pytest.mark.parametrize("code", [*CODES, ANOTHER])
 def test_a_throttle_that_outlasts_the_budget_is_a_429_with_retry_after(
     code: str, env: Callable[..., None], invoke: Invoke, emulator: Emulator
 ) -> None:

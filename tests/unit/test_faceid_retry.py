@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from faceid_fn.adapters.tencent.faceid_client import THROTTLE_BACKOFF_BASE_S, THROTTLE_BACKOFF_CAP_S, FaceId
+from faceid_fn.adapters.tencent.faceid_client import FaceId
 from faceid_fn.domain.errors import UpstreamError
 
 
@@ -59,17 +59,29 @@ def gateway(client: ScriptedClient, sleeps: list[float], timeout_s: float = 8.0)
 
 
 def test_throttling_is_retried_with_capped_exponential_backoff() -> None:
-    # GIVEN FaceID throttles four times, then answers
-    client = ScriptedClient([throttled()] * 4 + [OK])
+    # GIVEN FaceID throttles five times, then answers
+    client = ScriptedClient([throttled()] * 5 + [OK])
     sleeps: list[float] = []
     # WHEN a call is made (jitter pinned to its maximum)
     answer = gateway(client, sleeps, timeout_s=20.0).call(
         "ApplyWebVerificationToken", {}, trace_id="t", idempotent=False
     )
-    # THEN it waited base * 2^n, capped, between attempts and returned the answer
+    # THEN it waited 0.5 s, doubling up to 4 s, between attempts (docs/architecture.md, FaceID client) and
+    # returned the answer
     assert answer["RequestId"] == "rid-ok"
-    assert client.calls == 5
-    assert sleeps == [min(THROTTLE_BACKOFF_CAP_S, THROTTLE_BACKOFF_BASE_S * 2**n) for n in range(4)]
+    assert client.calls == 6
+    assert sleeps == [0.5, 1.0, 2.0, 4.0, 4.0]
+
+
+def test_other_retried_failures_back_off_from_a_shorter_base() -> None:
+    # GIVEN a read that FaceID answers with an internal error six times, then answers
+    client = ScriptedClient([TencentCloudSDKException("InternalError", "boom", "rid")] * 6 + [OK])
+    sleeps: list[float] = []
+    # WHEN it is made (jitter pinned to its maximum)
+    answer = gateway(client, sleeps, timeout_s=20.0).call("X", {}, trace_id="t", idempotent=True)
+    # THEN it waited 0.2 s, doubling up to 2 s, between attempts (docs/architecture.md, FaceID client)
+    assert answer["RequestId"] == "rid-ok"
+    assert sleeps == [0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
 
 
 def test_backoff_never_sleeps_past_the_budget() -> None:

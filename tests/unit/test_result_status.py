@@ -3,6 +3,7 @@ past Tencent's retention is its own answer, never `expired`."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -10,22 +11,41 @@ import pytest
 from faceid_fn.config import Settings
 from faceid_fn.domain.errors import ResultGone, UpstreamError
 from faceid_fn.domain.results import read_result, result_status
+from tests.conftest import ROOT
 
-DOCUMENTED_TABLE: dict[str, list[int | None]] = {
-    "pending": [None, 17],
-    "passed": [0],
-    "expired": [15, 1409],
-    "abandoned": [1410],
-    "error": [1, 2, 3, 4, 8, 9, 10, 11, 14, 202, 1001, 1105],
-    "failed": [16, 1002, 1003, 1004, 1005, 1101, 1102, 1103, 1104, 1106, 1107, 1108, 1109, 1201, 1202, 2012],
-}
+# docs/http.md, "Result codes": each row of the table, its codes written out (ranges included) as it lists
+# them, and the Status it gives them.
+DOCUMENTED_ROWS: list[tuple[list[int | None], str]] = [
+    ([None, 17], "pending"),
+    ([0], "passed"),
+    ([15, 1409], "expired"),
+    ([1410], "abandoned"),
+    ([1, 2, 3, 4, 8, 9, 10, 11], "error"),
+    ([14, 202, 1001, 1105], "error"),
+    (
+        [16, 1002, 1003, 1004, 1005, 1101, 1102, 1103, 1104, 1106, 1107, 1108, 1109, 1201, 1202],
+        "failed",
+    ),
+    ([2012, 2015, 2016], "failed"),
+]
 
 
-@pytest.mark.parametrize(
-    ("code", "status"), [(code, status) for status, codes in DOCUMENTED_TABLE.items() for code in codes]
-)
+@pytest.mark.parametrize(("code", "status"), [(code, status) for codes, status in DOCUMENTED_ROWS for code in codes])
 def test_each_documented_code_has_its_status(code: int | None, status: str) -> None:
     assert result_status(code) == status
+
+
+def test_the_rows_above_are_the_tables_in_the_docs() -> None:
+    # the table's first column as written: `null`, codes, ranges (1002-1005), and words ("document checks")
+    section = (ROOT / "docs" / "http.md").read_text().split("## Result codes\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:4] for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    documented: list[tuple[list[int | None], str]] = []
+    for codes, _, status in rows[1:]:  # the header row names the columns
+        listed: list[int | None] = [None] if "`null`" in codes else []
+        for low, high in re.findall(r"\b(\d+)(?:-(\d+))?\b", codes):
+            listed.extend(range(int(low), int(high or low) + 1))
+        documented.append((listed, status.strip().strip("`")))
+    assert documented == DOCUMENTED_ROWS
 
 
 def test_a_code_nobody_documented_yet_is_not_a_pass() -> None:

@@ -17,6 +17,12 @@ KEY_PREFIX = "starts#"
 ANONYMOUS = "anonymous"
 
 
+def wall_clock() -> float:
+    """Seconds since the epoch: windows start at whole multiples of S (for an hour, at the top of each UTC
+    hour). The default clock, looked up at every start, so that a test can place itself in a window."""
+    return time.time()
+
+
 def owner_key(owner: str | None, window_s: int, window: int) -> str:
     who = hashlib.sha256(owner.encode()).hexdigest() if owner else ANONYMOUS
     return f"{KEY_PREFIX}{window_s}#{window}#{who}"
@@ -32,7 +38,7 @@ class OwnerStarts:
         window_s: int,
         *,
         client: Callable[[], Any],
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.table = table
         self.limit = limit
@@ -42,7 +48,7 @@ class OwnerStarts:
 
     def admit(self, owner: str | None) -> None:
         """Count one new session for `owner` (None: no owner); TooManySessions or StoreUnavailable instead."""
-        now = self._clock()
+        now = self._clock() if self._clock is not None else wall_clock()
         window = int(now // self.window_s)
         ends = (window + 1) * self.window_s
         client = self._client()

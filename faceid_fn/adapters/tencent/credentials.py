@@ -29,6 +29,12 @@ EXTENSION_TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"  # noqa: S105 (a heade
 EXTENSION_TIMEOUT_S = (1.0, 5.0)
 
 
+def monotonic() -> float:
+    """The clock a cached secret's age is counted on: the default, looked up at every use, so that a test
+    can move it past FACEID_CREDENTIALS_MAX_AGE_S."""
+    return time.monotonic()
+
+
 class TencentCredentials(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -107,7 +113,7 @@ class SecretsManagerCredential:
         extension: ExtensionSecrets | None = None,
         *,
         use_extension: bool = True,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._secret_name = secret_name
         self._max_age_s = max_age_s
@@ -131,7 +137,7 @@ class SecretsManagerCredential:
         return "extension" if self._extension is not None else "boto3"
 
     def get_credential_info(self) -> tuple[str, str, str | None]:
-        if self._last_good is not None and self._fresh_until is not None and self._clock() < self._fresh_until:
+        if self._last_good is not None and self._fresh_until is not None and self._now() < self._fresh_until:
             return self._last_good.info()
         try:
             value, own_max_age_s = self._read()
@@ -145,7 +151,7 @@ class SecretsManagerCredential:
             raise TencentCloudSDKException(
                 CREDENTIALS_UNAVAILABLE, "The Tencent credentials secret could not be read"
             ) from None
-        self._fresh_until = self._clock() + own_max_age_s
+        self._fresh_until = self._now() + own_max_age_s
         if credentials != self._last_good:
             register_secret(credentials.SecretKey)
             register_secret(credentials.Token)
@@ -154,6 +160,9 @@ class SecretsManagerCredential:
                 logger.info("rotated Tencent credentials picked up", extra={"secret_id": credentials.SecretId})
             self._last_good = credentials
         return credentials.info()
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else monotonic()
 
     def expire(self) -> None:
         """Read the secret again on next use (after a SnapStart restore: the snapshot may be old).
@@ -191,6 +200,7 @@ class SecretsManagerCredential:
 
             self._provider = SecretsProvider(boto_config=bounded_config())
         try:
-            return self._provider.get(self._secret_name, transform="json", max_age=self._max_age_s)
+            # Read through: when to read again is this object's decision (its clock), not a second cache's.
+            return self._provider.get(self._secret_name, transform="json", force_fetch=True)
         except (GetParameterError, TransformParameterError) as exc:
             raise SecretUnreadable(type(exc).__name__) from None
