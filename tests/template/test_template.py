@@ -36,7 +36,10 @@ def package(tmp: Path, params: list[str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FACEID_ARTIFACT": str(artifact), "SLS_TELEMETRY_DISABLED": "1"}
     env["SLS_NOTIFICATIONS_MODE"] = "off"
     # a developer's shell must not change it
-    for name in ("FACEID_FLOW", "FACEID_INTL_CONFIG", "FACEID_RULE_ID", "FACEID_COS_BUCKETS", "CORS_ORIGIN"):
+    for name in (
+        *("FACEID_FLOW", "FACEID_INTL_CONFIG", "FACEID_RULE_ID", "FACEID_COS_BUCKETS", "CORS_ORIGIN"),
+        "FACEID_TIMEOUT_S",
+    ):
         env.pop(name, None)
     command = [str(OSLS), "package", "--package", str(tmp / "out"), *(f"--param={p}" for p in params)]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
@@ -176,6 +179,7 @@ def test_routes_need_the_jwt_and_the_function_knows_the_cos_buckets(template: di
     environment = template["Resources"]["ApiLambdaFunction"]["Properties"]["Environment"]["Variables"]
     assert environment["AUTH_REQUIRED"] == "true"
     assert environment["FACEID_COS_BUCKETS"] == "photos-1250000000"
+    assert environment["FACEID_TIMEOUT_S"] == "8"  # the local stack's 3 s (local/env.sh) stays local
 
 
 def test_each_function_has_its_own_role_and_only_delivery_reads_the_webhook_secret(template: dict[str, Any]) -> None:
