@@ -23,6 +23,10 @@ export TENCENTCLOUD_SECRET_KEY=LocalEmulatorSecretKey0NotForProduction
 export FACEID_CREDENTIALS_SECRET=""   # deployed stages read Secrets Manager instead
 export FACEID_FLOW=${FACEID_FLOW:-intl}   # or legacy (withdrawn by Tencent): the COS URL is then sent as is
 export FACEID_COS_BUCKETS=photos-1250000000   # the seeded COS stand-in bucket (local/seed.py)
+# The budget of one FaceID call (deployed: 8 s). serverless-offline's Invoke API (OFFLINE_LAMBDA_PORT, where
+# the COS forwarder sends upload events: docs/deploying.md) tells a Python handler it has 6 s in all, and the
+# function starts an upload only with FACEID_TIMEOUT_S + 2 s left; the emulator answers in milliseconds.
+export FACEID_TIMEOUT_S=${FACEID_TIMEOUT_S:-3}
 # serverless.yml refuses an open API unless asked for one: the local stack is one, on loopback.
 export OSLS_LOCAL_PARAMS="--param=auth=off --param=cosBuckets=${FACEID_COS_BUCKETS}"
 

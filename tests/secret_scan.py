@@ -30,6 +30,7 @@ TEST_SECRETS = (
     *PERSONAL_DATA,
     "VGVzdFdlYmhvb2tTZWNyZXRGb3JUZXN0c09ubHk=",  # the webhook signing secret of tests/integration/test_webhooks.py
     "TG9jYWxXZWJob29rU2VjcmV0Tm90Rm9yUHJvZHVjdGlvbg==",  # the local stack's webhook secret (local/env.sh)
+    "ForwarderSecretKeyForTestsOnly0000000000",  # the COS forwarder's AWS secret key (tests/unit/test_cos_forwarder.py)
 )
 
 _SIGNED_PARAM = re.compile(

@@ -36,7 +36,10 @@ def package(tmp: Path, params: list[str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FACEID_ARTIFACT": str(artifact), "SLS_TELEMETRY_DISABLED": "1"}
     env["SLS_NOTIFICATIONS_MODE"] = "off"
     # a developer's shell must not change it
-    for name in ("FACEID_FLOW", "FACEID_INTL_CONFIG", "FACEID_RULE_ID", "FACEID_COS_BUCKETS", "CORS_ORIGIN"):
+    for name in (
+        *("FACEID_FLOW", "FACEID_INTL_CONFIG", "FACEID_RULE_ID", "FACEID_COS_BUCKETS", "CORS_ORIGIN"),
+        "FACEID_TIMEOUT_S",
+    ):
         env.pop(name, None)
     command = [str(OSLS), "package", "--package", str(tmp / "out"), *(f"--param={p}" for p in params)]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
@@ -52,9 +55,22 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def packaged_forwarder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same deploy with the COS path's IAM user (cosForwarder=true)."""
+    tmp = tmp_path_factory.mktemp("package-forwarder")
+    done = package(tmp, [*DEPLOY_PARAMS, "cosForwarder=true"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    return tmp / "out" / TEMPLATE
+
+
+@pytest.fixture(scope="module")
 def template(packaged: Path) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(packaged.read_text())
     return result
+
+
+# Each scan runs on the template of both shapes: without and with the COS forwarder's user.
+SCANNED = pytest.mark.parametrize("shape", ["packaged", "packaged_forwarder"])
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -64,12 +80,16 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 # -- the scans --------------------------------------------------------------------------------------
 
 
-def test_cfn_lint_finds_nothing(packaged: Path) -> None:
+@SCANNED
+def test_cfn_lint_finds_nothing(shape: str, request: pytest.FixtureRequest) -> None:
+    packaged: Path = request.getfixturevalue(shape)
     done = subprocess.run([str(CFN_LINT), str(packaged)], capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stdout + done.stderr  # no error, no warning, no note
 
 
-def test_checkov_fails_no_check_and_every_skip_says_why(packaged: Path) -> None:
+@SCANNED
+def test_checkov_fails_no_check_and_every_skip_says_why(shape: str, request: pytest.FixtureRequest) -> None:
+    packaged: Path = request.getfixturevalue(shape)
     assert CHECKOV.exists(), "checkov is missing: run `make setup` (it installs .venv-scan from requirements-scan.txt)"
     # --skip-download and BC_SKIP_MAPPING: checkov would fetch guidelines from its vendor; no network here.
     command = [str(CHECKOV), "-f", str(packaged), "--framework", "cloudformation", "-o", "json", "--skip-download"]
@@ -159,6 +179,7 @@ def test_routes_need_the_jwt_and_the_function_knows_the_cos_buckets(template: di
     environment = template["Resources"]["ApiLambdaFunction"]["Properties"]["Environment"]["Variables"]
     assert environment["AUTH_REQUIRED"] == "true"
     assert environment["FACEID_COS_BUCKETS"] == "photos-1250000000"
+    assert environment["FACEID_TIMEOUT_S"] == "8"  # the local stack's 3 s (local/env.sh) stays local
 
 
 def test_each_function_has_its_own_role_and_only_delivery_reads_the_webhook_secret(template: dict[str, Any]) -> None:
@@ -321,3 +342,52 @@ def test_an_alarm_topic_that_is_not_an_sns_arn_stops_packaging(tmp_path: Path) -
     assert done.returncode != 0
     assert "alarmTopicArn must be an SNS topic's ARN" in done.stdout + done.stderr
     assert "    at " not in done.stdout + done.stderr  # a message, not a stack trace
+
+
+# -- the COS path: the forwarder's IAM user (cosForwarder) ---------------------------------------------------
+
+FORWARDER_RESOURCES = {"CosForwarderGroup", "CosForwarderUser"}
+FORWARDER_OUTPUTS = {"CosForwarderUserArn", "CosForwarderTarget"}
+
+
+def test_without_the_param_there_is_no_forwarder_user(template: dict[str, Any]) -> None:
+    assert template["Conditions"]["CosForwarderOn"] == {"Fn::Equals": ["false", "true"]}
+    for name in FORWARDER_RESOURCES:
+        assert template["Resources"][name]["Condition"] == "CosForwarderOn"
+    for name in FORWARDER_OUTPUTS:
+        assert template["Outputs"][name]["Condition"] == "CosForwarderOn"
+
+
+def test_the_forwarders_user_may_invoke_the_api_function_and_nothing_else(packaged_forwarder: Path) -> None:
+    template = json.loads(packaged_forwarder.read_text())
+    assert template["Conditions"]["CosForwarderOn"] == {"Fn::Equals": ["true", "true"]}
+    api = {"Fn::GetAtt": ["ApiLambdaFunction", "Arn"]}
+    group = template["Resources"]["CosForwarderGroup"]["Properties"]
+    [policy] = group["Policies"]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": api}
+    ]
+    assert "ManagedPolicyArns" not in group
+    # the user holds no permission of its own: only the group's
+    user = template["Resources"]["CosForwarderUser"]["Properties"]
+    assert user == {"UserName": "faceid-fn-dev-cos-forwarder", "Groups": [{"Ref": "CosForwarderGroup"}]}
+    # no other policy names the user or the group, and the template creates no access key
+    policies = resources(template, "AWS::IAM::Policy") | resources(template, "AWS::IAM::ManagedPolicy")
+    assert not [name for name, p in policies.items() if {"Users", "Groups"} & set(p["Properties"])]
+    assert resources(template, "AWS::IAM::AccessKey") == {}
+    # the outputs the operator needs: the user (for create-access-key) and what the forwarder invokes
+    outputs = template["Outputs"]
+    assert outputs["CosForwarderUserArn"]["Value"] == {"Fn::GetAtt": ["CosForwarderUser", "Arn"]}
+    assert outputs["CosForwarderTarget"]["Value"] == api
+    assert not [name for name, o in outputs.items() if "AccessKey" in json.dumps(o)]
+
+
+def test_with_snapstart_the_forwarder_invokes_the_alias_events_use(tmp_path: Path) -> None:
+    done = package(tmp_path, [*DEPLOY_PARAMS, "cosForwarder=true", "snapStart=true"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    template = json.loads((tmp_path / "out" / TEMPLATE).read_text())
+    alias = template["Resources"]["ApiSnapStartLambdaAlias"]["Properties"]["Name"]
+    target = {"Fn::Join": ["", [{"Fn::GetAtt": ["ApiLambdaFunction", "Arn"]}, f":{alias}"]]}
+    [statement] = template["Resources"]["CosForwarderGroup"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == target
+    assert template["Outputs"]["CosForwarderTarget"]["Value"] == target
