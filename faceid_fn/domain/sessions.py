@@ -28,6 +28,8 @@ class SessionRecord:
     Extra: str | None = None
     ResultRequestId: str | None = None  # FaceID's RequestId of the read that found the final status
     SweepAt: int | None = None  # set while the session is in the sweep's index (not yet announced)
+    RedactedAt: str | None = None  # its personal data deleted (POST .../redact): reads answer 410
+    RedactionUnsent: int | None = None  # set while its `Verification Redacted` event is not yet out
 
 
 def iso(moment: datetime) -> str:

@@ -26,9 +26,23 @@ def test_document_is_valid_openapi() -> None:
     assert error is None, f"not valid OpenAPI: {error}"
 
 
-def test_document_describes_both_routes_and_the_error_envelope() -> None:
+def test_document_describes_every_route_and_the_error_envelope() -> None:
     doc = document()
-    assert set(doc["paths"]) == {"/verifications", "/verifications/{biz_token}"}
+    assert set(doc["paths"]) == {
+        "/verifications",
+        "/verifications/{biz_token}",
+        "/verifications/{biz_token}/cancel",
+        "/verifications/{biz_token}/redact",
+    }
+    assert set(doc["paths"]["/verifications"]) == {"post", "get"}
+    listing = doc["paths"]["/verifications"]["get"]
+    assert {p["name"] for p in listing["parameters"]} == {"limit", "cursor", "status"}
+    assert set(listing["responses"]) >= {"200", "400", "401", "403", "503"}
+    cancel = doc["paths"]["/verifications/{biz_token}/cancel"]["post"]
+    assert set(cancel["responses"]) >= {"200", "404", "409", "410", "503"}
+    redact = doc["paths"]["/verifications/{biz_token}/redact"]["post"]
+    assert set(redact["responses"]) >= {"200", "404", "503"}
+    assert "canceled" in doc["components"]["schemas"]["SessionSummary"]["properties"]["Status"]["enum"]
     post = doc["paths"]["/verifications"]["post"]
     assert set(post["responses"]) >= {"201", "400", "409", "429", "502", "503", "504"}
     assert "422" not in post["responses"]  # validation errors are answered 400 with ErrorBody
