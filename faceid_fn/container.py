@@ -60,6 +60,13 @@ def s3() -> Any:
     return boto3.client("s3", config=bounded_config())
 
 
+def erase_upload(bucket: str, key: str) -> None:
+    """Delete an uploaded photo (a redact of its session), with the function's S3 client."""
+    from faceid_fn.adapters.aws.s3 import delete_object
+
+    delete_object(s3(), bucket, key)
+
+
 @cache
 def cos() -> Cos:
     from faceid_fn.adapters.tencent.cos import Cos
@@ -91,8 +98,12 @@ def owner_starts() -> OwnerStarts | None:
 def publisher() -> Publisher:
     from faceid_fn.adapters.aws.eventbridge import Publisher
 
-    local_sink = webhook_sender().deliver if settings().local_event_handoff else None
-    return Publisher(settings().event_bus_name, local_sink=local_sink)
+    local = settings().local_event_handoff
+    return Publisher(
+        settings().event_bus_name,
+        local_sink=webhook_sender().deliver if local else None,
+        local_redaction_sink=webhook_sender().deliver_redaction if local else None,
+    )
 
 
 @cache

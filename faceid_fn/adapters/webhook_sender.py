@@ -15,12 +15,20 @@ from urllib.parse import urlsplit
 
 from faceid_fn.adapters.lifecycle import LazyClient
 from faceid_fn.domain.completion import ledger_detail
-from faceid_fn.domain.completion_events import WEBHOOK_TYPE, CompletionDetail, WebhookPayload
+from faceid_fn.domain.completion_events import (
+    REDACTED_WEBHOOK_TYPE,
+    WEBHOOK_TYPE,
+    CompletionDetail,
+    RedactionDetail,
+    RedactionWebhookPayload,
+    WebhookPayload,
+)
+from faceid_fn.domain.lifecycle import ledger_redaction
 from faceid_fn.observability import logger, metrics
 from faceid_fn.redaction import redact_url
 
 if TYPE_CHECKING:
-    from faceid_fn.domain.ports import SessionLedger
+    from faceid_fn.domain.ports import LifecycleLedger
 
 # One attempt, connecting, sending and reading the answer's head together: a receiver answers once it has
 # taken the webhook, its own work included (what openapi.json promises receivers).
@@ -47,13 +55,27 @@ def webhook_id(biz_token: str) -> str:
     return f"msg_{biz_token}"
 
 
+def redaction_webhook_id(biz_token: str) -> str:
+    """Another id than the completion's (a BizToken never holds a `.`): a receiver keeps both."""
+    return f"msg_{biz_token}.redacted"
+
+
 def signed_request(detail: CompletionDetail, secret: str, now: datetime | None = None) -> tuple[bytes, dict[str, str]]:
     """The body and headers of one delivery attempt."""
+    body = WebhookPayload(type=WEBHOOK_TYPE, timestamp=detail.CompletedAt, data=detail).model_dump_json()
+    return _signed(body, webhook_id(detail.BizToken), secret, now)
+
+
+def signed_redaction(detail: RedactionDetail, secret: str, now: datetime | None = None) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one attempt at a `verification.redacted` webhook."""
+    payload = RedactionWebhookPayload(type=REDACTED_WEBHOOK_TYPE, timestamp=detail.RedactedAt, data=detail)
+    return _signed(payload.model_dump_json(), redaction_webhook_id(detail.BizToken), secret, now)
+
+
+def _signed(body: str, msg_id: str, secret: str, now: datetime | None) -> tuple[bytes, dict[str, str]]:
     from standardwebhooks import Webhook
 
     moment = now or datetime.now(UTC)
-    body = WebhookPayload(type=WEBHOOK_TYPE, timestamp=detail.CompletedAt, data=detail).model_dump_json()
-    msg_id = webhook_id(detail.BizToken)
     headers = {
         "content-type": "application/json",
         "webhook-id": msg_id,
@@ -66,7 +88,7 @@ def signed_request(detail: CompletionDetail, secret: str, now: datetime | None =
 class WebhookSender:
     """Sends completion webhooks to WEBHOOK_URL: only what the ledger holds, signed, one bounded attempt."""
 
-    def __init__(self, url: str | None, secret: Callable[[], str], ledger: SessionLedger | None) -> None:
+    def __init__(self, url: str | None, secret: Callable[[], str], ledger: LifecycleLedger | None) -> None:
         self.url = url
         self.secret = secret
         self._ledger = ledger
@@ -89,15 +111,31 @@ class WebhookSender:
         if detail is None:  # a retry would find the same ledger item: answered, not raised
             return {"Delivered": False, "BizToken": claimed.BizToken, "Dropped": True}
         body, headers = signed_request(detail, self.secret())
+        return self._send(self.url, detail.BizToken, body, headers)
+
+    def deliver_redaction(self, claimed: RedactionDetail) -> dict[str, Any]:
+        """Deliver the redaction an event claims, as `deliver` a completion (only what the ledger holds)."""
+        if not self.url:
+            metrics.add_metric(name="WebhookSkipped", unit="Count", value=1)
+            logger.info("no WEBHOOK_URL: redaction event not delivered", extra={"biz_token": claimed.BizToken[:128]})
+            return {"Delivered": False, "BizToken": claimed.BizToken}
+        detail = ledger_redaction(claimed, self._ledger)
+        if detail is None:
+            return {"Delivered": False, "BizToken": claimed.BizToken, "Dropped": True}
+        body, headers = signed_redaction(detail, self.secret())
+        return self._send(self.url, detail.BizToken, body, headers)
+
+    def _send(self, url: str, biz_token: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        """One bounded attempt; raises WebhookFailed when the receiver did not take it."""
         started = time.monotonic()
         fields: dict[str, Any] = {
-            "biz_token": detail.BizToken,
+            "biz_token": biz_token,
             "webhook_id": headers["webhook-id"],
-            "url": redact_url(self.url),
+            "url": redact_url(url),
         }
         answer = _Answer()
         try:
-            status = post(self.url, body, headers, answer, tls=self._tls.get)
+            status = post(url, body, headers, answer, tls=self._tls.get)
         except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, deadline, bad answer
             fields["error"] = type(exc).__name__
             status = 0
@@ -110,7 +148,7 @@ class WebhookSender:
             raise WebhookFailed(f"webhook {headers['webhook-id']} not taken (HTTP {status or 'no answer'})")
         metrics.add_metric(name="WebhookDelivered", unit="Count", value=1)
         logger.info("webhook delivered", extra=fields)
-        return {"Delivered": True, "BizToken": detail.BizToken, "Status": status}
+        return {"Delivered": True, "BizToken": biz_token, "Status": status}
 
 
 class _Answer(io.RawIOBase):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from faceid_fn.domain.completion_events import CompletionDetail, SessionSource
-from faceid_fn.domain.errors import UpstreamError
+from faceid_fn.domain.errors import SessionRedacted, UpstreamError
 from faceid_fn.domain.sessions import BIZ_TOKEN_PATTERN, SessionRecord, iso
 from faceid_fn.observability import logger, metrics
 
@@ -190,3 +190,24 @@ def publish_claimed(record: SessionRecord, *, ledger: SessionLedger, publisher: 
             "announced session still indexed", extra={"biz_token": record.BizToken, "error": type(exc).__name__}
         )
     return True
+
+
+# -- the rest of a session's life (faceid_fn/domain/lifecycle.py): what a read of a session must respect ------
+
+CANCELED = "canceled"
+
+
+def check_not_redacted(record: SessionRecord | None) -> None:
+    """`410 SessionRedacted` for a session whose personal data its owner had deleted: a read of it (GET
+    /verifications/{BizToken}) calls this with the ledger item before FaceID is asked, so that nothing of
+    the person is read again (FaceID still holds its copy for 3 days, and would answer)."""
+    if record is not None and record.RedactedAt:
+        raise SessionRedacted(record.RedactedAt)
+
+
+def held_status(result: VerificationResult, record: SessionRecord | None) -> VerificationResult:
+    """The result as the ledger holds it: a canceled session reads `canceled` whatever FaceID later says
+    of its token (FaceID has no cancel; the person may still finish the page until the token expires)."""
+    if record is not None and record.Status == CANCELED:
+        return result.model_copy(update={"Status": CANCELED})
+    return result

@@ -45,3 +45,29 @@ class WebhookPayload(BaseModel):
     type: Literal["verification.completed"]
     timestamp: str
     data: CompletionDetail
+
+
+# A redaction (POST /verifications/{BizToken}/redact) is announced once too, on the same bus and webhook.
+REDACTED_DETAIL_TYPE = "Verification Redacted"
+REDACTED_WEBHOOK_TYPE = "verification.redacted"
+
+
+class RedactionDetail(BaseModel):
+    """What the `Verification Redacted` event (and its webhook's `data`) says: nothing of the person."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    BizToken: str
+    Status: FinalStatusName = Field(description="The session's final Status, kept for the audit")
+    Owner: str | None
+    RedactedAt: str = Field(description="When its personal data was deleted (UTC, ISO 8601)")
+
+
+class RedactionWebhookPayload(BaseModel):
+    """The body POSTed to WEBHOOK_URL for a redaction (Standard Webhooks: `type`, `timestamp`, `data`)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    type: Literal["verification.redacted"]
+    timestamp: str
+    data: RedactionDetail

@@ -186,3 +186,33 @@ class TooManySessions(ServiceError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after_s)}
+
+
+class SessionFinal(ServiceError):
+    """A cancel of a session that already has a final Status (the message names it)."""
+
+    status = HTTPStatus.CONFLICT
+
+    def __init__(self, status: str) -> None:
+        super().__init__("SessionFinal", f"The session is already final ({status}): it cannot be canceled")
+
+
+class SessionRedacted(ServiceError):
+    """The session's personal data was deleted on its owner's request: nothing of it is read or changed."""
+
+    status = HTTPStatus.GONE
+
+    def __init__(self, redacted_at: str) -> None:
+        super().__init__("SessionRedacted", f"This session was redacted at {redacted_at}: its data is deleted")
+
+
+class CallerRequired(ServiceError):
+    """A list of "the caller's own" sessions asked for without a caller (auth off, no claims)."""
+
+    status = HTTPStatus.FORBIDDEN
+
+    def __init__(self) -> None:
+        super().__init__(
+            "CallerRequired",
+            "Listing sessions needs a caller (the JWT authorizer): with auth off there are no sessions of yours",
+        )

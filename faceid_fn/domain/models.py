@@ -80,9 +80,10 @@ class Session(BaseModel):
     )
 
 
-StatusName = Literal["pending", "passed", "failed", "expired", "abandoned", "error"]
-# Every status but `pending`, the only one that can still change (docs/http.md, "Result codes").
-FinalStatusName = Literal["passed", "failed", "expired", "abandoned", "error"]
+StatusName = Literal["pending", "passed", "failed", "expired", "abandoned", "error", "canceled"]
+# Every status but `pending`, the only one that can still change (docs/http.md, "Result codes"). `canceled`
+# is ours (POST /verifications/{BizToken}/cancel), never FaceID's.
+FinalStatusName = Literal["passed", "failed", "expired", "abandoned", "error", "canceled"]
 
 
 class VerificationDetail(BaseModel):
@@ -260,3 +261,53 @@ class UploadSummary(BaseModel):
 
     Sessions: list[UploadSession] = []
     Failures: list[UploadFailure] = []
+
+
+# -- the rest of a session's life: list, cancel, redact (faceid_fn/domain/lifecycle.py) -----------------
+
+
+class SessionSummary(BaseModel):
+    """One session as its owner lists it (and as a cancel answers): the ledger's view, never FaceID's details."""
+
+    model_config = BUILT_ON_FIRST_USE
+
+    BizToken: str
+    Status: StatusName = Field(description="The ledger's Status: final once announced (docs/http.md, Result codes)")
+    CreatedAt: str = Field(description="When the session started (UTC, ISO 8601)")
+    ExpiresAt: str | None = Field(default=None, description="When the BizToken stops being usable (UTC)")
+    CompletedAt: str | None = Field(default=None, description="When the final Status was found or set (UTC)")
+    Region: str | None = Field(default=None, description="The FaceID region that started it, where FaceID keeps it")
+    RedactedAt: str | None = Field(default=None, description="When its personal data was deleted (redact), if it was")
+
+
+class SessionList(BaseModel):
+    """Answer of `GET /verifications`: the caller's own sessions, newest first."""
+
+    model_config = BUILT_ON_FIRST_USE
+
+    Sessions: list[SessionSummary]
+    NextCursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page (opaque)"
+    )
+
+
+class RetainedCopy(BaseModel):
+    """Where something of a redacted session is still kept, and why faceid-fn did not delete it."""
+
+    model_config = BUILT_ON_FIRST_USE
+
+    Where: str
+    Until: str | None = Field(description="When it goes at the latest (UTC), when known")
+    Why: str
+
+
+class Redaction(BaseModel):
+    """Answer of `POST /verifications/{BizToken}/redact` (the same on every call once redacted)."""
+
+    model_config = BUILT_ON_FIRST_USE
+
+    BizToken: str
+    Status: FinalStatusName = Field(description="The final Status, kept for the audit (a pending session is canceled)")
+    RedactedAt: str
+    Deleted: list[str] = Field(description="What faceid-fn deleted")
+    Retained: list[RetainedCopy] = Field(description="What faceid-fn could not delete, and where it lies")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from faceid_fn.domain.completion_events import CompletionDetail
+from faceid_fn.domain.completion_events import CompletionDetail, RedactionDetail
 from faceid_fn.domain.sessions import SessionRecord
 
 
@@ -90,3 +90,37 @@ class CompletionPublisher(Protocol):
     """Where a completed session is announced (the EventBridge bus)."""
 
     def publish(self, detail: CompletionDetail) -> None: ...
+
+
+# -- the rest of a session's life (faceid_fn/domain/lifecycle.py) ------------------------------------------
+
+
+class LifecycleLedger(SessionLedger, Protocol):
+    """The ledger's writes for listing, canceling and redacting a session (StoreUnavailable when DynamoDB fails)."""
+
+    def list_by_owner(
+        self, owner: str, *, limit: int, after: dict[str, str] | None, status: str | None
+    ) -> tuple[list[SessionRecord], dict[str, str] | None]:
+        """Up to `limit` of the owner's sessions, newest first, after the key `after`; and the key to go on
+        from, or None on the last page."""
+
+    def cancel(self, biz_token: str, *, now: datetime | None = None) -> SessionRecord | None:
+        """`pending` -> `canceled`: the item if this call did it, else None (the one claim of every final status)."""
+
+    def redact(self, biz_token: str, *, source_type: str, now: datetime) -> SessionRecord | None:
+        """Delete the final session's personal attributes: the item if this call did it, else None."""
+
+    def take_redaction(self, record: SessionRecord, now: datetime) -> bool:
+        """Take a redaction whose event is not yet out, to send it: True for exactly one caller."""
+
+    def redaction_sent(self, biz_token: str) -> None: ...
+
+
+class LifecyclePublisher(CompletionPublisher, Protocol):
+    def publish_redaction(self, detail: RedactionDetail) -> None: ...
+
+
+# Deletes an uploaded photo (bucket, key) from the watched upload bucket: StoreUnavailable when it cannot.
+PhotoEraser = Callable[[str, str], None]
+# Deletes the stored answer of a session's start (the idempotency record), if there is one.
+AnswerEraser = Callable[[str], None]

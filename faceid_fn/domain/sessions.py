@@ -35,6 +35,9 @@ class SessionRecord:
     OwnerReads: int = 0  # FaceID reads the owner's reads made while it was pending (each spaces the next)
     NextReadAt: float | None = None  # an owner's read of it pending reaches FaceID again from then on
 
+    RedactedAt: str | None = None  # its personal data deleted (POST .../redact): reads answer 410
+    RedactionUnsent: int | None = None  # set while its `Verification Redacted` event is not yet out
+
 
 def sweep_shard(biz_token: str, shards: int) -> str:
     """The sweep index's partition a session is in (spread so that runs can take shards in parallel)."""

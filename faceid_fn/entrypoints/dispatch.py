@@ -37,8 +37,10 @@ def dispatch_sweep(event: Any, context: LambdaContext) -> dict[str, Any]:
 
 
 def dispatch_delivery(event: Any, context: LambdaContext) -> dict[str, Any]:
-    """The delivery function: the completion rule's `Verification Completed` events."""
-    if _is_eventbridge(event, "faceid-fn", "Verification Completed"):
+    """The delivery function: the webhook rule's `Verification Completed` and `Verification Redacted` events."""
+    if _is_eventbridge(event, "faceid-fn", "Verification Completed") or _is_eventbridge(
+        event, "faceid-fn", "Verification Redacted"
+    ):
         from faceid_fn.entrypoints import webhooks  # the EventBridge rule's hand-off: one signed webhook
 
         return webhooks.handle(event)

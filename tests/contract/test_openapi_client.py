@@ -130,3 +130,58 @@ def test_generated_client_starts_a_session_and_reads_it(
         assert isinstance(unknown.parsed, models.ErrorBody)
         assert unknown.parsed.error.code == "InvalidParameterValue.BizTokenIllegal"
         assert unknown.parsed.error.message
+
+
+def test_generated_client_lists_cancels_and_redacts_a_callers_sessions(
+    client_module: Callable[[str], ModuleType],
+    function_url: str,
+    configure: Callable[..., None],
+    cos_server: str,
+) -> None:
+    # GIVEN the function with the ledger and auth on (the WSGI front plays the JWT authorizer: the bearer
+    # token is the caller), and a client generated from openapi.json for each of two callers
+    from tests.aws import EVENT_BUS, SESSIONS_TABLE, create_ledger_and_bus
+
+    create_ledger_and_bus()
+    configure(COS_ENDPOINT=cos_server, AUTH_REQUIRED="true", SESSIONS_TABLE=SESSIONS_TABLE, EVENT_BUS_NAME=EVENT_BUS)
+    own_key = "reference/alice/alice.png"
+    cos_put(cos_server, own_key, png())
+    package, models = client_module(""), client_module("models")
+    start = client_module("api.default.post_verification_verifications_post")
+    listing = client_module("api.default.list_verifications_verifications_get")
+    cancel = client_module("api.default.cancel_verification_verifications_biz_token_cancel_post")
+    redact = client_module("api.default.redact_verification_verifications_biz_token_redact_post")
+    photo = models.StartVerification(
+        compare_image_url=f"https://{COS_BUCKET}.cos.ap-singapore.myqcloud.com/{own_key}",
+        compare_image_md_5=md5(png()),
+    )
+    alice = package.AuthenticatedClient(base_url=function_url, token="alice")
+    bob = package.AuthenticatedClient(base_url=function_url, token="bob")
+    with alice, bob:
+        tokens = [start.sync_detailed(client=alice, body=photo).parsed.biz_token for _ in range(2)]
+        # WHEN alice lists hers, one a page: the pages parse into the generated SessionList
+        first = listing.sync_detailed(client=alice, limit=1)
+        assert first.status_code == 200, first.content
+        assert isinstance(first.parsed, models.SessionList)
+        [summary] = first.parsed.sessions
+        assert isinstance(summary, models.SessionSummary)
+        assert summary.status == models.SessionSummaryStatus.PENDING
+        second = listing.sync_detailed(client=alice, limit=1, cursor=first.parsed.next_cursor)
+        assert {summary.biz_token, second.parsed.sessions[0].biz_token} == set(tokens)
+        # AND she cancels one, and redacts the other
+        canceled = cancel.sync_detailed(tokens[0], client=alice)
+        assert canceled.status_code == 200, canceled.content
+        assert canceled.parsed.status == models.SessionSummaryStatus.CANCELED
+        redacted = redact.sync_detailed(tokens[1], client=alice)
+        assert redacted.status_code == 200, redacted.content
+        assert isinstance(redacted.parsed, models.Redaction)
+        assert redacted.parsed.redacted_at
+        assert redacted.parsed.retained[0].where.startswith("Tencent FaceID")
+        # AND the errors parse into the one envelope: a final session's cancel, a stranger's redact
+        final = cancel.sync_detailed(tokens[1], client=alice)
+        assert final.status_code == 410, final.content
+        assert final.parsed.error.code == "SessionRedacted"
+        stranger = redact.sync_detailed(tokens[0], client=bob)
+        assert stranger.status_code == 404
+        assert isinstance(stranger.parsed, models.ErrorBody)
+        assert listing.sync_detailed(client=bob).parsed.sessions == []

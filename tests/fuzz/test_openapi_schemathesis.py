@@ -28,7 +28,14 @@ def function_env(configure: Callable[..., None], emulator: Emulator) -> None:
 
 # One test per operation: under pytest 9.2 the items `schema.parametrize()` makes for the operations of one
 # test share a node id, and pytest-xdist (make test) would run only one of them.
-OPERATIONS = {("POST", "/verifications"), ("GET", "/verifications/{biz_token}"), ("GET", "/return")}
+OPERATIONS = {
+    ("POST", "/verifications"),
+    ("GET", "/verifications/{biz_token}"),
+    ("GET", "/verifications"),
+    ("POST", "/verifications/{biz_token}/cancel"),
+    ("POST", "/verifications/{biz_token}/redact"),
+    ("GET", "/return"),
+}
 SETTINGS = settings(
     max_examples=examples(1000),
     derandomize=True,
@@ -69,4 +76,24 @@ def test_read_conforms_to_the_openapi_document(case: schemathesis.Case) -> None:
 def test_return_conforms_to_the_openapi_document(case: schemathesis.Case) -> None:
     # The person's browser: whatever the token, a documented redirect or plain page, never a 5xx but the
     # documented 503 (no ledger here: every well-formed token is sent on to the app's page)
+    conforms(case)
+
+
+# Without a ledger or a caller (the default configuration): the list is 403, cancel and redact the
+# unknown-token 404; each still only ever answers what the document says, and never a 5xx.
+@schema.include(method="GET", path="/verifications").parametrize()
+@SETTINGS
+def test_list_conforms_to_the_openapi_document(case: schemathesis.Case) -> None:
+    conforms(case)
+
+
+@schema.include(method="POST", path="/verifications/{biz_token}/cancel").parametrize()
+@SETTINGS
+def test_cancel_conforms_to_the_openapi_document(case: schemathesis.Case) -> None:
+    conforms(case)
+
+
+@schema.include(method="POST", path="/verifications/{biz_token}/redact").parametrize()
+@SETTINGS
+def test_redact_conforms_to_the_openapi_document(case: schemathesis.Case) -> None:
     conforms(case)

@@ -2,7 +2,9 @@
 
 Each WSGI request becomes an API Gateway HTTP API (payload 2.0) event, goes through
 `handler.handler` exactly as Lambda would call it, and the proxy answer becomes the WSGI response.
-`/openapi.json` serves the document Powertools generates from the routes.
+`/openapi.json` serves the document Powertools generates from the routes. A bearer token plays API
+Gateway's JWT authorizer: `Authorization: Bearer <sub>` passes the claims `{"sub": <sub>}` (as the
+authorizer does once it has verified a real token).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qsl
 
 from tests.conftest import LambdaContext, load_event
 
@@ -47,8 +50,19 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byte
         body=base64.b64encode(body).decode() if body else None,
         isBase64Encoded=bool(body),
     )
+    # API Gateway's payload 2.0 passes the query string parsed too (repeated names joined by commas)
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    if query:
+        event["queryStringParameters"] = query
+    else:
+        event.pop("queryStringParameters", None)
     event["requestContext"].update(requestId=str(uuid.uuid4()), routeKey=f"{method} {path}")
     event["requestContext"]["http"].update(method=method, path=path)
+    bearer = headers.get("authorization", "")
+    if bearer.startswith("Bearer ") and bearer[7:]:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": bearer[7:]}, "scopes": None}}
     result = handler.handler(event, LambdaContext())
     status = int(result["statusCode"])
     out_headers = list((result.get("headers") or {}).items())

@@ -320,6 +320,11 @@ def test_two_concurrent_deliveries_start_one_session(
     assert len(applied(emulator)) == 1
 
 
+def answers(table: Any) -> list[dict[str, Any]]:
+    """The stored answers (each started session also has a pointer to its answer, for a redact)."""
+    return [item for item in table.scan()["Items"] if not str(item["id"]).startswith("session#")]
+
+
 def test_expired_idempotency_record_allows_a_new_session(
     deliver: Callable[..., dict[str, Any]], emulator: Emulator
 ) -> None:
@@ -329,7 +334,7 @@ def test_expired_idempotency_record_allows_a_new_session(
     first = deliver(event)
     # WHEN the stored record's expiry passes (DynamoDB TTL is lazy; Powertools compares the timestamp)
     table = boto3.resource("dynamodb", region_name=AWS_REGION).Table(IDEMPOTENCY_TABLE)
-    [item] = table.scan()["Items"]
+    [item] = answers(table)
     table.update_item(
         Key={"id": item["id"]}, UpdateExpression="SET expiration = :past", ExpressionAttributeValues={":past": 1}
     )
@@ -349,7 +354,7 @@ def test_idempotency_records_expire_within_the_token_lifetime(
     before = int(time.time())
     deliver({"Records": [s3_record(UPLOAD_BUCKET, "a.png", photo)]})
     table = boto3.resource("dynamodb", region_name=AWS_REGION).Table(IDEMPOTENCY_TABLE)
-    [item] = table.scan()["Items"]
+    [item] = answers(table)
     assert before + 3600 <= int(item["expiration"]) <= int(time.time()) + 3600  # IDEMPOTENCY_TTL_S default
     assert int(item["expiration"]) - before <= 7200
 

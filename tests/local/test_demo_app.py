@@ -1,6 +1,7 @@
 """The demo app (local/demo/) in headless Chromium: its mode choice decides whether a start sends a
 reference photo (CheckMode 2) or none (the document modes and liveness only). The function's API is
-played by Playwright's request interception; the page is served from 127.0.0.1."""
+played by Playwright's request interception; the page is served from 127.0.0.1. With auth off the app
+lists the sessions it started (the API has no list without a caller) and offers cancel and redact."""
 
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ def started_with(browser: Any, url: str, mode: str | None) -> tuple[dict[str, An
         if route.request.method == "OPTIONS":
             route.fulfill(status=204, headers=CORS)
             return
-        sent.append(json.loads(route.request.post_data or "{}"))
+        if route.request.method == "POST":  # the start (the page also lists its sessions on load)
+            sent.append(json.loads(route.request.post_data or "{}"))
         error = {"Error": {"Code": "Stopped", "Message": "the test stops here"}}
         route.fulfill(status=400, headers=CORS, content_type="application/json", body=json.dumps(error))
 
@@ -91,4 +93,58 @@ def test_the_document_and_liveness_modes_send_no_photo(browser: Any, demo: str, 
 def test_the_mode_can_be_given_in_the_url(browser: Any, demo: str) -> None:
     body, page = started_with(browser, f"{demo}?api={API}&mode=document", None)
     assert "CompareImageUrl" not in body
+    page.close()
+
+
+def test_with_auth_off_the_app_lists_the_sessions_it_started_and_cancels_and_redacts_them(
+    browser: Any, demo: str
+) -> None:
+    # GIVEN an API with auth off (no list without a caller) and two sessions this browser started
+    page = browser.new_page()
+    status = {"TOKEN-PENDING-1": "pending", "TOKEN-PASSED-2": "passed"}
+    posted: list[str] = []
+
+    def answer(route: Any) -> None:
+        request, path = route.request, route.request.url.removeprefix(API).split("?")[0]
+        if request.method == "OPTIONS":
+            route.fulfill(status=204, headers=CORS)
+            return
+        code, body = 200, {}
+        if path == "/verifications" and request.method == "GET":
+            code, body = 403, {"Error": {"Code": "CallerRequired", "Message": "no caller"}, "RequestId": "r"}
+        elif request.method == "GET":
+            token = path.rsplit("/", 1)[1]
+            if status[token] == "redacted":
+                code, body = 410, {"Error": {"Code": "SessionRedacted", "Message": "gone"}, "RequestId": "r"}
+            else:
+                body = {"BizToken": token, "Status": status[token], "RequestId": "r"}
+        else:
+            posted.append(path)
+            token, action = path.split("/")[2:4]
+            status[token] = "canceled" if action == "cancel" else "redacted"
+            body = {"BizToken": token, "Status": "canceled", "CreatedAt": "2026-11-25T04:00:00Z"}
+            if action == "redact":
+                body = {"Retained": [{"Where": "Tencent FaceID (ap-singapore)", "Until": None, "Why": "x"}]}
+        route.fulfill(status=code, headers=CORS, content_type="application/json", body=json.dumps(body))
+
+    page.route(f"{API}/**", answer)
+    page.add_init_script(f"localStorage.setItem('faceidSessions', '{json.dumps(list(status))}')")
+    page.goto(f"{demo}?api={API}")
+    # THEN it lists both, with Cancel offered for the pending one only and Redact for both
+    page.wait_for_selector("#session-list tr")
+    rows = page.locator("#session-list tr")
+    assert rows.count() == 2
+    assert "403 CallerRequired" in page.inner_text("#sessions-source")
+    pending = page.locator('tr[data-token="TOKEN-PENDING-1"]')
+    assert pending.locator("button.cancel").count() == 1
+    assert page.locator('tr[data-token="TOKEN-PASSED-2"] button.cancel').count() == 0
+    # WHEN the user cancels the pending one, then redacts the passed one
+    pending.locator("button.cancel").click()
+    page.wait_for_selector('tr[data-token="TOKEN-PENDING-1"] >> text=canceled')
+    page.locator('tr[data-token="TOKEN-PASSED-2"] button.redact').click()
+    page.wait_for_selector('tr[data-token="TOKEN-PASSED-2"] >> text=redacted')
+    # THEN the app called the two routes, and says what FaceID still keeps
+    assert posted == ["/verifications/TOKEN-PENDING-1/cancel", "/verifications/TOKEN-PASSED-2/redact"]
+    assert "Tencent FaceID" in page.inner_text("#session-message")
+    assert page.locator('tr[data-token="TOKEN-PASSED-2"] button').count() == 0
     page.close()

@@ -26,9 +26,24 @@ def test_document_is_valid_openapi() -> None:
     assert error is None, f"not valid OpenAPI: {error}"
 
 
-def test_document_describes_the_routes_and_the_error_envelope() -> None:
+def test_document_describes_every_route_and_the_error_envelope() -> None:
     doc = document()
-    assert set(doc["paths"]) == {"/verifications", "/verifications/{biz_token}", "/return"}
+    assert set(doc["paths"]) == {
+        "/verifications",
+        "/verifications/{biz_token}",
+        "/verifications/{biz_token}/cancel",
+        "/verifications/{biz_token}/redact",
+        "/return",
+    }
+    assert set(doc["paths"]["/verifications"]) == {"post", "get"}
+    listing = doc["paths"]["/verifications"]["get"]
+    assert {p["name"] for p in listing["parameters"]} == {"limit", "cursor", "status"}
+    assert set(listing["responses"]) >= {"200", "400", "401", "403", "503"}
+    cancel = doc["paths"]["/verifications/{biz_token}/cancel"]["post"]
+    assert set(cancel["responses"]) >= {"200", "404", "409", "410", "503"}
+    redact = doc["paths"]["/verifications/{biz_token}/redact"]["post"]
+    assert set(redact["responses"]) >= {"200", "404", "503"}
+    assert "canceled" in doc["components"]["schemas"]["SessionSummary"]["properties"]["Status"]["enum"]
     # The return route answers the person's browser: a redirect or a plain page, never the JSON envelope
     back = doc["paths"]["/return"]["get"]["responses"]
     assert set(back) == {"303", "400", "404", "503"}

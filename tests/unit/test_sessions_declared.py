@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from faceid_fn.adapters.aws import ledger
-from faceid_fn.domain.completion_events import DETAIL_TYPE, EVENT_SOURCE
+from faceid_fn.domain.completion_events import DETAIL_TYPE, EVENT_SOURCE, REDACTED_DETAIL_TYPE
 from faceid_fn.entrypoints.http.openapi import document
 from local.seed import declared_resources
 from tests.conftest import ROOT
@@ -33,21 +33,35 @@ def test_the_ledger_expires_a_day_after_tencent_stops_keeping_the_result() -> No
 
 def test_the_sweep_queries_a_sparse_index_of_unannounced_sessions() -> None:
     table = declared_resources()["SessionsTable"]["Properties"]
-    [index] = table["GlobalSecondaryIndexes"]
+    [index, by_owner] = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == ledger.INDEX
     assert index["KeySchema"] == [
         {"AttributeName": "SweepShard", "KeyType": "HASH"},
         {"AttributeName": "SweepAt", "KeyType": "RANGE"},
     ]
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-    assert types == {"BizToken": "S", "SweepShard": "S", "SweepAt": "N"}
-    # The sweep may Query that index; nothing grants (or does) a Scan.
+    assert types == {"BizToken": "S", "SweepShard": "S", "SweepAt": "N", "Owner": "S", "CreatedAt": "S"}
+    # The owners' index (GET /verifications): each owner's sessions by CreatedAt, with only what a list shows
+    assert by_owner["IndexName"] == ledger.OWNER_INDEX
+    assert by_owner["KeySchema"] == [
+        {"AttributeName": "Owner", "KeyType": "HASH"},
+        {"AttributeName": "CreatedAt", "KeyType": "RANGE"},
+    ]
+    assert by_owner["Projection"]["ProjectionType"] == "INCLUDE"
+    assert not {"Extra", "Source", "ErrorMsg", "Details", "AppRedirect"} & set(
+        by_owner["Projection"]["NonKeyAttributes"]
+    )
+    # The sweep may Query its index, the API function the owners'; nothing grants (or does) a Scan.
     config = serverless()
     resources = config["resources"]["Resources"]
     sweep = resources["SweepRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     statements = config["provider"]["iam"]["role"]["statements"] + sweep
     statements += resources["DeliverRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     assert "dynamodb:Query" in [a for s in sweep for a in s["Action"]]
+    queries = [
+        s["Resource"] for s in config["provider"]["iam"]["role"]["statements"] if "dynamodb:Query" in s["Action"]
+    ]
+    assert [q["Fn::Join"][1][1] for q in queries] == ["/index/ByOwner"]
     actions = [a for s in statements for a in s["Action"]]
     assert not any("Scan" in a for a in actions)
     assert "scan(" not in (ROOT / "faceid_fn" / "adapters" / "aws" / "ledger.py").read_text()
@@ -71,7 +85,10 @@ def test_the_functions_get_the_table_the_bus_the_schedule_and_an_on_failure_queu
     assert resources["EventBus"]["Type"] == "AWS::Events::EventBus"
     rule = resources["WebhookRule"]
     assert rule["Condition"] == "WebhooksOn"
-    assert rule["Properties"]["EventPattern"] == {"source": [EVENT_SOURCE], "detail-type": [DETAIL_TYPE]}
+    assert rule["Properties"]["EventPattern"] == {
+        "source": [EVENT_SOURCE],
+        "detail-type": [DETAIL_TYPE, REDACTED_DETAIL_TYPE],
+    }
     assert rule["Properties"]["Targets"][0]["Arn"] == {"tag": "GetAtt", "value": "DeliverLambdaFunction.Arn"}
     permission = resources["WebhookRulePermission"]["Properties"]
     assert permission["Principal"] == "events.amazonaws.com"

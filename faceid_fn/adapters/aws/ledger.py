@@ -24,6 +24,15 @@ RETENTION_MARGIN = timedelta(days=1)
 FIRST_LOOK_AFTER_END_S = 30
 # A claimed item whose event could not be sent is sent again by the sweep after this long.
 ANNOUNCE_RETRY_S = 60
+# The owners' index (GET /verifications): Owner, newest CreatedAt first; items without an Owner are not in it.
+OWNER_INDEX = "ByOwner"
+# A page filtered by Status reads at most this many index pages of FILTERED_READ items, then answers what
+# it found with a cursor to go on from: a rare Status among many sessions costs pages, never a long wait.
+FILTERED_READS = 4
+FILTERED_READ = 100
+# What a redaction deletes of the item (Source keeps its Type only): whatever it said of the person.
+REDACTED_ATTRIBUTES = ("Extra", "ErrorMsg", "ErrorCode", "ResultRequestId", "Details", "AppRedirect")
+CANCELED = "canceled"
 
 
 # The ledger attribute that spaces FaceID reads of a pending session: the owners' reads', or the return route's.
@@ -241,6 +250,122 @@ class Ledger:
         )
         return [_record_of(item) for item in answer.get("Items", [])]
 
+    # -- the rest of a session's life (faceid_fn/domain/lifecycle.py) ----------------------------------------
+
+    def list_by_owner(
+        self, owner: str, *, limit: int, after: dict[str, str] | None, status: str | None
+    ) -> tuple[list[SessionRecord], dict[str, str] | None]:
+        """Up to `limit` of the owner's sessions, newest first, after the position `after` (a Query of the
+        ByOwner index, never a Scan); and the position of the next page, or None on the last one. The
+        partition is always `owner`'s: a position only says where in it to go on."""
+        names = {"#owner": "Owner"}
+        values: dict[str, Any] = {":owner": {"S": owner}}
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": OWNER_INDEX,
+            "KeyConditionExpression": "#owner = :owner",
+            "ScanIndexForward": False,
+            # one more than the page: whether there is a next page is known without reading an empty one
+            "Limit": FILTERED_READ if status else limit + 1,
+        }
+        if status:
+            params["FilterExpression"] = "#status = :status"
+            names["#status"] = "Status"
+            values[":status"] = {"S": status}
+        params["ExpressionAttributeNames"], params["ExpressionAttributeValues"] = names, values
+        start = (
+            {"Owner": {"S": owner}, "BizToken": {"S": after["BizToken"]}, "CreatedAt": {"S": after["CreatedAt"]}}
+            if after
+            else None
+        )
+        found: list[SessionRecord] = []
+        client = self._client.get()
+        for _ in range(FILTERED_READS if status else 1):
+            if start:
+                params["ExclusiveStartKey"] = start
+            try:
+                answer = client.query(**params)
+            except store_errors() as exc:
+                logger.warning("session ledger unavailable", extra={"error": error_code(exc)})
+                raise StoreUnavailable("StoreUnavailable", "The session ledger is unavailable") from None
+            found += [_record_of(item) for item in answer.get("Items", [])]
+            start = answer.get("LastEvaluatedKey")
+            if len(found) > limit or not start:
+                break
+        if len(found) > limit:
+            found = found[:limit]
+            return found, {"BizToken": found[-1].BizToken, "CreatedAt": found[-1].CreatedAt}
+        if start:
+            return found, {"BizToken": start["BizToken"]["S"], "CreatedAt": start["CreatedAt"]["S"]}
+        return found, None
+
+    def cancel(self, biz_token: str, *, now: datetime | None = None) -> SessionRecord | None:
+        """`pending` -> `canceled` through `claim`, the one conditional write of every final status: the item
+        if this call did it, else None. StoreUnavailable when DynamoDB fails."""
+        try:
+            return self.claim(
+                biz_token, status=CANCELED, error_code=None, error_msg=None, extra=None, request_id=None, now=now
+            )
+        except store_errors() as exc:
+            logger.warning("session ledger unavailable", extra={"error": error_code(exc), "biz_token": biz_token})
+            raise StoreUnavailable("StoreUnavailable", "The session ledger is unavailable") from None
+
+    def redact(self, biz_token: str, *, source_type: str, now: datetime) -> SessionRecord | None:
+        """Delete a final session's personal attributes and mark it redacted (its event not yet out): the item
+        if this call did it, else None (redacted before, still pending, or unknown). One conditional write."""
+        client = self._client.get()
+        try:
+            answer = client.update_item(
+                TableName=self.table,
+                Key={"BizToken": {"S": biz_token}},
+                UpdateExpression="SET RedactedAt = :at, RedactionUnsent = :unsent, #source = :source REMOVE "
+                + ", ".join(REDACTED_ATTRIBUTES),
+                ConditionExpression="attribute_exists(BizToken) AND attribute_not_exists(RedactedAt) "
+                "AND #status <> :pending",
+                ExpressionAttributeNames={"#status": "Status", "#source": "Source"},
+                ExpressionAttributeValues={
+                    ":at": {"S": iso(now)},
+                    ":unsent": {"N": "0"},
+                    ":source": {"M": {"Type": {"S": source_type}}},
+                    ":pending": {"S": PENDING},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return None
+        except store_errors() as exc:
+            logger.warning("session ledger unavailable", extra={"error": error_code(exc), "biz_token": biz_token})
+            raise StoreUnavailable("StoreUnavailable", "The session ledger is unavailable") from None
+        return _record_of(answer["Attributes"])
+
+    def take_redaction(self, record: SessionRecord, now: datetime) -> bool:
+        """Take a redaction whose event an earlier call could not send: True for exactly one of the callers
+        that saw the same RedactionUnsent (each take moves it on by one)."""
+        client = self._client.get()
+        try:
+            client.update_item(
+                TableName=self.table,
+                Key={"BizToken": {"S": record.BizToken}},
+                UpdateExpression="SET RedactionUnsent = RedactionUnsent + :one",
+                ConditionExpression="RedactionUnsent = :seen",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":seen": {"N": str(record.RedactionUnsent)}},
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        except store_errors() as exc:
+            logger.warning("session ledger unavailable", extra={"error": error_code(exc), "biz_token": record.BizToken})
+            raise StoreUnavailable("StoreUnavailable", "The session ledger is unavailable") from None
+        return True
+
+    def redaction_sent(self, biz_token: str) -> None:
+        """The `Verification Redacted` event is out."""
+        self._client.get().update_item(
+            TableName=self.table,
+            Key={"BizToken": {"S": biz_token}},
+            UpdateExpression="REMOVE RedactionUnsent",
+            ConditionExpression="attribute_exists(BizToken)",
+        )
+
 
 def _string_or_null(value: str | None) -> dict[str, Any]:
     return {"S": value} if value else {"NULL": True}
@@ -269,4 +394,6 @@ def _record_of(item: dict[str, Any]) -> SessionRecord:
         HasOcr=bool(item.get("HasOcr", {}).get("BOOL", False)),
         OwnerReads=int(item.get("OwnerReads", {}).get("N", "0")),
         NextReadAt=float(item["NextReadAt"]["N"]) if "NextReadAt" in item else None,
+        RedactedAt=item.get("RedactedAt", {}).get("S"),
+        RedactionUnsent=int(item["RedactionUnsent"]["N"]) if "RedactionUnsent" in item else None,
     )

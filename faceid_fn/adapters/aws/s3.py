@@ -46,3 +46,19 @@ def read_object(client: Any, bucket: str, key: str, version_id: str | None, max_
 def unreadable(code: str, status: int) -> StorageError:
     permanent = code in PERMANENT_CODES or status in (403, 404) or 300 <= status < 400
     return StorageError("ObjectUnreadable", f"The object could not be read ({code})", retryable=not permanent)
+
+
+def delete_object(client: Any, bucket: str, key: str) -> None:
+    """Delete an uploaded photo (a redact): S3 answers a key already gone as deleted too. StoreUnavailable
+    when S3 cannot be used (the function's role may delete under UPLOAD_PREFIX of the upload bucket only)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from faceid_fn.adapters.aws.client_config import error_code
+    from faceid_fn.domain.errors import StoreUnavailable
+    from faceid_fn.observability import logger
+
+    try:
+        client.delete_object(Bucket=bucket, Key=object_key(key))
+    except (ClientError, BotoCoreError) as exc:
+        logger.warning("upload bucket unavailable: photo not deleted", extra={"error": error_code(exc)})
+        raise StoreUnavailable("StoreUnavailable", "The upload bucket is unavailable") from None

@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
 from faceid_fn import container
 from faceid_fn.config import ConfigError
-from faceid_fn.entrypoints.http import returns, verifications
+from faceid_fn.entrypoints.http import lifecycle, returns, verifications
 from faceid_fn.entrypoints.http.auth import caller_subject
 from faceid_fn.entrypoints.http.body import read_json_body
 from faceid_fn.entrypoints.http.errors import malformed, register_error_handlers, unauthorized, unsupported_media_type
@@ -32,6 +32,7 @@ def _build(resolver: Callable[..., ApiGatewayResolver], base_paths: tuple[str, .
     app = resolver(enable_validation=True, strip_prefixes=prefixes or None, json_body_deserializer=read_json_body)
     app.include_router(verifications.router)
     app.include_router(returns.router)
+    app.include_router(lifecycle.router)
     register_error_handlers(app)
     return app
 

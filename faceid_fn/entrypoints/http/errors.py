@@ -49,6 +49,9 @@ _FIELD_RULES = {
     "CompareImageMd5": "CompareImageMd5 must be 32 hexadecimal digits",
     "RedirectUrl": "RedirectUrl must be a string of at most 2048 characters",
     "Config": "Config must be an object with Language (th, en, zh-cn, zh-tc, id) and/or ThemeColor (#RRGGBB)",
+    "limit": "limit must be a whole number from 1 to 100",
+    "cursor": "cursor must be the NextCursor of a page before (1 to 1024 characters)",
+    "status": "status must be one of pending, passed, failed, expired, abandoned, error, canceled",
 }
 
 

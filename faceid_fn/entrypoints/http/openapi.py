@@ -36,37 +36,58 @@ def document() -> dict[str, Any]:
 
 def _add_webhooks(schema: dict[str, Any]) -> None:
     """OpenAPI 3.1 `webhooks`: what faceid-fn POSTs to WEBHOOK_URL when a session is completed."""
-    from faceid_fn.domain.completion_events import WebhookPayload
+    from faceid_fn.domain.completion_events import RedactionWebhookPayload, WebhookPayload
 
-    payload = WebhookPayload.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema["components"]["schemas"].update(payload.pop("$defs", {}))
-    schema["components"]["schemas"]["WebhookPayload"] = payload
+    for model in (WebhookPayload, RedactionWebhookPayload):
+        payload = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema["components"]["schemas"].update(payload.pop("$defs", {}))
+        schema["components"]["schemas"][model.__name__] = payload
     headers = {
         "webhook-id": "`msg_<BizToken>`: the same for every attempt at one session's webhook (drop duplicates)",
         "webhook-timestamp": "Seconds since the epoch when this attempt was signed (refuse if > 5 minutes off)",
         "webhook-signature": "`v1,<base64 HMAC-SHA256>` of `id.timestamp.body` with the whsec_ secret",
     }
-    schema["webhooks"] = {
-        "verificationCompleted": {
+    delivery = (
+        "Signed per Standard Webhooks (standardwebhooks.com). "
+        f"Answer 2xx within {ATTEMPT_DEADLINE_S:g} s (connecting, the request and your status line and "
+        f"headers together; headers within {MAX_ANSWER_BYTES // 1024} KiB, the "
+        "body is not read); anything else is retried (Lambda's asynchronous retries), then parked in the "
+        "on-failure queue. "
+    )
+
+    def webhook(operation: str, summary: str, description: str, payload: str) -> dict[str, Any]:
+        parameters = [
+            {"name": name, "in": "header", "required": True, "schema": {"type": "string"}, "description": text}
+            for name, text in headers.items()
+        ]
+        return {
             "post": {
-                "summary": "A verification session reached its final Status (sent once per session)",
-                "description": "Signed per Standard Webhooks (standardwebhooks.com). "
-                f"Answer 2xx within {ATTEMPT_DEADLINE_S:g} s (connecting, the request and your status line and "
-                f"headers together; headers within {MAX_ANSWER_BYTES // 1024} KiB, the "
-                "body is not read); anything else is retried (Lambda's asynchronous retries), then parked in the "
-                "on-failure queue. Sent only for a session the ledger holds with that final Status and Owner.",
-                "operationId": "verificationCompleted",
-                "parameters": [
-                    {"name": name, "in": "header", "required": True, "schema": {"type": "string"}, "description": text}
-                    for name, text in headers.items()
-                ],
+                "summary": summary,
+                "description": delivery + description,
+                "operationId": operation,
+                "parameters": parameters,
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookPayload"}}},
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{payload}"}}},
                 },
                 "responses": {"2XX": {"description": "Received (any 2xx; the body is ignored)"}},
             }
         }
+
+    schema["webhooks"] = {
+        "verificationCompleted": webhook(
+            "verificationCompleted",
+            "A verification session reached its final Status (sent once per session)",
+            "Sent only for a session the ledger holds with that final Status and Owner.",
+            "WebhookPayload",
+        ),
+        "verificationRedacted": webhook(
+            "verificationRedacted",
+            "A session's personal data was deleted on request (sent once per session)",
+            "webhook-id is `msg_<BizToken>.redacted`. Sent only for a session the ledger holds as redacted, "
+            "with that Owner and RedactedAt. FaceID still keeps its own copy of the result for 3 days.",
+            "RedactionWebhookPayload",
+        ),
     }
 
 

@@ -16,7 +16,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 
 from faceid_fn import container
 from faceid_fn.adapters.tencent.cos import read_photo_at
-from faceid_fn.domain.completion import check_owner, is_final, offer_result, record_session, unknown_token
+from faceid_fn.domain.completion import (
+    check_not_redacted,
+    check_owner,
+    held_status,
+    is_final,
+    offer_result,
+    record_session,
+    unknown_token,
+)
 from faceid_fn.domain.completion_events import SessionSource
 from faceid_fn.domain.flows import INTL_MAX_PHOTO_BYTES
 from faceid_fn.domain.models import ErrorBody, Session, StartVerification, VerificationResult
@@ -123,7 +131,8 @@ def post_verification(
         **{k: v for k, v in ERROR_RESPONSES.items() if k != 409},
         404: {"description": "Unknown BizToken", "content": {"application/json": {"model": ErrorBody}}},
         410: {
-            "description": "FaceID no longer keeps this result (3 days)",
+            "description": "FaceID no longer keeps this result (3 days: ResultNoLongerAvailable), or its owner "
+            "had it redacted (SessionRedacted)",
             "content": {"application/json": {"model": ErrorBody}},
         },
         413: {
@@ -150,6 +159,7 @@ def get_verification(
         record = ledger.get(biz_token)
         if record is None:
             raise unknown_token()
+    check_not_redacted(record)  # nothing of the person is read again once its owner had it deleted
     if ledger is not None and record is not None:
         # What the ledger knows is answered from it: FaceID's 20 reads a second are about one per session.
         if answers_from_ledger(record, include == "media"):
@@ -167,6 +177,7 @@ def get_verification(
         include_media=include == "media",
         region=record.Region if record is not None else None,
     )
+    result = held_status(result, record)  # a canceled session stays canceled, whatever FaceID says now
     announced = record is not None and is_final(record.Status)
     if not announced:  # the first final status read is announced, once
         offer_result(result, ledger=ledger, publisher=container.publisher())
