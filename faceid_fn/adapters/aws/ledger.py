@@ -31,7 +31,7 @@ OWNER_INDEX = "ByOwner"
 FILTERED_READS = 4
 FILTERED_READ = 100
 # What a redaction deletes of the item (Source keeps its Type only): whatever it said of the person.
-REDACTED_ATTRIBUTES = ("Extra", "ErrorMsg", "ErrorCode", "ResultRequestId", "Details", "AppRedirect")
+REDACTED_ATTRIBUTES = ("Extra", "ErrorMsg", "ErrorCode", "ResultRequestId", "Details", "AppRedirect", "HasOcr")
 CANCELED = "canceled"
 
 
