@@ -19,6 +19,7 @@ import json
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -57,6 +58,7 @@ class Received:
                 self.deliveries[msg_id] = {
                     "webhook-id": msg_id,
                     "webhook-timestamp": headers.get("webhook-timestamp"),
+                    "received_at": time.time(),  # when it first arrived (the browser journey orders it)
                     "verified": True,
                     "duplicates": 0,
                     "payload": payload,

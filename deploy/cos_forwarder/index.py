@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 # The SCF environment variables it reads (FORWARD_*: nothing SCF or an AWS SDK sets itself).
-FUNCTION_ENV = "FORWARD_FUNCTION"  # the API function's ARN (stack output CosForwarderTarget) or name
+FUNCTION_ENV = "FORWARD_FUNCTION"  # the COS uploads function's ARN (stack output CosForwarderTarget) or name
 REGION_ENV = "FORWARD_AWS_REGION"  # its AWS region
 KEY_ID_ENV = "FORWARD_AWS_ACCESS_KEY_ID"  # the access key of the stack's CosForwarderUser
 SECRET_ENV = "FORWARD_AWS_SECRET_ACCESS_KEY"  # noqa: S105 (a variable's name, not its value)

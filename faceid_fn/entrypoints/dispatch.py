@@ -1,8 +1,9 @@
 """Route one Lambda event to the code for its trigger.
 
 Each function takes its own triggers only (serverless.yml gives each its own role): the API function
-HTTP requests and upload records, the sweep function the schedule, the delivery function the completion
-rule's events. Anything else is answered `UnsupportedEvent`, never run.
+HTTP requests and upload records, the COS uploads function COS upload records only (the COS forwarder's),
+the sweep function the schedule, the delivery function the completion rule's events. Anything else is
+answered `UnsupportedEvent`, never run.
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ def dispatch(event: Any, context: LambdaContext) -> dict[str, Any]:
         return app.handle(kind, event, context)
     if is_upload_event(event):
         from faceid_fn.entrypoints import uploads  # S3/COS parsing, storage and idempotency: upload events only
+
+        return uploads.handle(event, context)
+    return unsupported(event)
+
+
+def dispatch_cos_uploads(event: Any, context: LambdaContext) -> dict[str, Any]:
+    """The COS uploads function: COS upload records only, as the COS forwarder hands them on. Its invoker
+    holds a key outside AWS: an HTTP event, with whatever authorizer claims it made up, is never run here."""
+    if is_upload_event(event) and all("cos" in record and "eventSource" not in record for record in event["Records"]):
+        from faceid_fn.entrypoints import uploads
 
         return uploads.handle(event, context)
     return unsupported(event)

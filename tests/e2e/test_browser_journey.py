@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.conftest import ROOT
 from tests.e2e.conftest import LocalStack, local_stack
@@ -70,8 +72,14 @@ def test_journey_from_demo_app_to_outcome(stack: LocalStack, browser: Any, choic
         page.wait_for_url(f"{stack.emulator}/verify/**")
         token = page.url.rsplit("/", 1)[1]
         assert page.inner_text("h1") == "Verify your identity"
+        # (the app's first read of the session is held here until it is noted: the moment it is sent)
+        app_reads: list[float] = []
+        page.route(
+            f"{stack.http}/verifications/{token}*", lambda route: (app_reads.append(time.time()), route.continue_())
+        )
         page.click(f"#{choice}")
-        # THEN the browser is back on the RedirectUrl with the token, showing what the backend read
+        # THEN the browser, through the function's return route, is back on the app's page with the token,
+        # showing what the backend read
         page.wait_for_url(f"**/?token={token}")
         page.wait_for_selector("#result:not([hidden])")
         assert page.inner_text("#status").lower() == status
@@ -93,14 +101,17 @@ def test_journey_from_demo_app_to_outcome(stack: LocalStack, browser: Any, choic
     finally:
         page.close()
     assert Path(SCREENSHOTS / f"journey-{stack.flow}-{choice}.png").stat().st_size > 0
-    # the page's outcome came through the backend's read of this journey's token, not from the emulator
-    # directly (the stack is shared: earlier tests' reads are listed too)
+    # AND the signed webhook had arrived before the app read anything: the return route announced the outcome
+    [delivery] = requests.get(stack.webhooks, params={"token": token}, timeout=5).json()
+    assert app_reads, "the app never read the session"
+    assert delivery["received_at"] < app_reads[0]
+    # AND FaceID was read once for this journey's token, by the return route: the app's read was the ledger's
     reads = [
         c
         for c in stack.calls()
         if c["action"] == stack.result_action and c["outcome"] == "ok" and c.get("params", {}).get("BizToken") == token
     ]
-    assert reads
+    assert len(reads) == 1
 
 
 def test_leaving_unfinished_stays_pending(stack: LocalStack, browser: Any) -> None:

@@ -50,7 +50,7 @@ def test_the_sample_cos_event_through_the_forwarder_starts_a_session(
     # AND the forwarder configured for the local stack: serverless-offline's Invoke API, which knows the API
     # function by its name (the stack's key is moto's "local")
     for name, value in {
-        forwarder.FUNCTION_ENV: "faceid-fn-dev-api",
+        forwarder.FUNCTION_ENV: "faceid-fn-dev-cosUploads",
         forwarder.REGION_ENV: "ap-southeast-1",
         forwarder.KEY_ID_ENV: "local",
         forwarder.SECRET_ENV: "local",

@@ -106,6 +106,8 @@ def test_a_return_url_hit_again_and_again_costs_one_read_and_a_final_one_none(
         ("token=../../etc", 400),
         ("token=%3Cscript%3E", 400),
         ("token=" + "A" * 129, 400),
+        # repeated: API Gateway's HTTP API joins the values with commas
+        ("token=C0FFEE00-0000-4000-8000-000000000001,C0FFEE00-0000-4000-8000-000000000002", 400),
     ],
 )
 def test_an_unknown_or_malformed_token_gets_a_plain_page_and_reads_nothing(

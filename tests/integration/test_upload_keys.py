@@ -121,3 +121,40 @@ def test_a_cos_record_naming_no_valid_bucket_reads_nothing(
     assert failure["Error"]["Code"] == "InvalidBucketName"
     assert failure["Retryable"] is False
     assert applies(emulator) == []
+
+
+# -- the COS uploads function: what the COS forwarder's key may invoke ------------------------------------
+
+
+def test_the_cos_uploads_function_runs_cos_records(
+    deliver: Callable[..., dict[str, Any]], emulator: Emulator, lambda_context: Any
+) -> None:
+    import handler
+
+    event = {"Records": [cos_record("reference/user-a/a.png", size=len(png(seed=1)))]}
+    summary = handler.cos_uploads(json.loads(json.dumps(event)), lambda_context)
+    assert summary["Failures"] == []
+    assert [s["Source"]["Key"] for s in summary["Sessions"]] == ["reference/user-a/a.png"]
+    assert len(applies(emulator)) == 1
+
+
+def test_the_cos_uploads_function_runs_nothing_else(
+    deliver: Callable[..., dict[str, Any]], emulator: Emulator, lambda_context: Any
+) -> None:
+    # GIVEN the forwarder's key in someone else's hands: an HTTP request with made-up authorizer claims, an
+    # S3 record, a scheduled sweep, and COS records mixed with an S3 one
+    import handler
+    from tests.conftest import http_event
+    from tests.integration.test_auth import with_jwt_claims
+
+    forged = with_jwt_claims(
+        http_event(method="GET", path="/verifications/C0FFEE00-0000-4000-8000-000000000004"), "user-b"
+    )
+    s3 = {"Records": [s3_record(UPLOAD_BUCKET, "reference/user-a/a.png", png(seed=1))]}
+    mixed = {"Records": [cos_record("reference/user-a/a.png", size=10), *s3["Records"]]}
+    sweep = {"source": "aws.events", "detail-type": "Scheduled Event", "id": "x", "detail": {}}
+    # THEN none is run: each is the UnsupportedEvent answer, and FaceID is never called
+    for event in (forged, s3, mixed, sweep):
+        answer = handler.cos_uploads(json.loads(json.dumps(event)), lambda_context)
+        assert answer == {"Error": {"Code": "UnsupportedEvent", "Message": "This function does not handle this event"}}
+    assert emulator.calls == []

@@ -178,11 +178,14 @@ def test_routes_need_the_jwt_and_the_function_knows_the_cos_buckets(template: di
         "GET /verifications",
         "POST /verifications/{biz_token}/cancel",
         "POST /verifications/{biz_token}/redact",
+        "GET /return",
         "$default",
     }
     for key, route in keys.items():
-        # the catch-all takes CORS preflights (no token) and unknown routes: the function answers 204/404
-        assert route.get("AuthorizationType") == (None if key == "$default" else "JWT"), key
+        # the catch-all takes CORS preflights (no token) and unknown routes: the function answers 204/404;
+        # the return route takes the person's browser back from FaceID's page, which has no token of the app's
+        public = key in ("$default", "GET /return")
+        assert route.get("AuthorizationType") == (None if public else "JWT"), key
     environment = template["Resources"]["ApiLambdaFunction"]["Properties"]["Environment"]["Variables"]
     assert environment["AUTH_REQUIRED"] == "true"
     assert environment["FACEID_COS_BUCKETS"] == "photos-1250000000"
@@ -194,6 +197,7 @@ def test_each_function_has_its_own_role_and_only_delivery_reads_the_webhook_secr
     roles = {name: function["Properties"]["Role"]["Fn::GetAtt"][0] for name, function in functions.items()}
     assert roles == {
         "ApiLambdaFunction": "IamRoleLambdaExecution",
+        "CosUploadsLambdaFunction": "IamRoleLambdaExecution",  # the API function's code and role, COS records only
         "SweepLambdaFunction": "SweepRole",
         "DeliverLambdaFunction": "DeliverRole",
     }
@@ -365,10 +369,10 @@ def test_without_the_param_there_is_no_forwarder_user(template: dict[str, Any]) 
         assert template["Outputs"][name]["Condition"] == "CosForwarderOn"
 
 
-def test_the_forwarders_user_may_invoke_the_api_function_and_nothing_else(packaged_forwarder: Path) -> None:
+def test_the_forwarders_user_may_invoke_the_cos_uploads_function_and_nothing_else(packaged_forwarder: Path) -> None:
     template = json.loads(packaged_forwarder.read_text())
     assert template["Conditions"]["CosForwarderOn"] == {"Fn::Equals": ["true", "true"]}
-    api = {"Fn::GetAtt": ["ApiLambdaFunction", "Arn"]}
+    api = {"Fn::GetAtt": ["CosUploadsLambdaFunction", "Arn"]}  # never the API function: its key is outside AWS
     group = template["Resources"]["CosForwarderGroup"]["Properties"]
     [policy] = group["Policies"]
     assert policy["PolicyDocument"]["Statement"] == [
@@ -393,8 +397,8 @@ def test_with_snapstart_the_forwarder_invokes_the_alias_events_use(tmp_path: Pat
     done = package(tmp_path, [*DEPLOY_PARAMS, "cosForwarder=true", "snapStart=true"])
     assert done.returncode == 0, done.stdout + done.stderr
     template = json.loads((tmp_path / "out" / TEMPLATE).read_text())
-    alias = template["Resources"]["ApiSnapStartLambdaAlias"]["Properties"]["Name"]
-    target = {"Fn::Join": ["", [{"Fn::GetAtt": ["ApiLambdaFunction", "Arn"]}, f":{alias}"]]}
+    alias = template["Resources"]["CosUploadsSnapStartLambdaAlias"]["Properties"]["Name"]
+    target = {"Fn::Join": ["", [{"Fn::GetAtt": ["CosUploadsLambdaFunction", "Arn"]}, f":{alias}"]]}
     [statement] = template["Resources"]["CosForwarderGroup"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     assert statement["Resource"] == target
     assert template["Outputs"]["CosForwarderTarget"]["Value"] == target

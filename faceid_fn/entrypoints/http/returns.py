@@ -86,11 +86,11 @@ def return_url_of(event: dict[str, Any], settings: Settings) -> str | None:
     include_in_schema=True,
 )
 def get_return(
-    # A list too: a repeated `token` is a malformed link, answered with the plain page, not a JSON envelope.
-    token: Annotated[str | list[str] | None, Query(description="The session's BizToken, as FaceID appends it")] = None,
+    # A list: a repeated `token` is a malformed link, answered with the plain page, not a JSON envelope.
+    token: Annotated[list[str] | None, Query(description="The session's BizToken, as FaceID appends it")] = None,
 ) -> Response[str]:
     try:
-        return _returned(token if isinstance(token, str) else None)
+        return _returned(token[0] if token and len(token) == 1 else None)
     except Exception:  # the person's browser gets a page at once, whatever failed
         logger.exception("return route failed")
         return _page(HTTPStatus.SERVICE_UNAVAILABLE)
