@@ -226,3 +226,39 @@ def test_another_callers_read_stays_unknown(invoke: Invoke, queue: str, env: Cal
     event = http_event(method="GET", path=f"/verifications/{session['BizToken']}")
     event["body"] = None
     assert invoke(with_jwt_claims(event, "mallory")).status == 404
+
+
+# -- the sweep: at most two reads of a session nobody brought back ----------------------------------
+
+
+def test_the_sweep_reads_a_session_nobody_brought_back_at_most_twice(
+    invoke: Invoke, queue: str, emulator: Emulator
+) -> None:
+    from datetime import UTC, datetime
+
+    from faceid_fn.entrypoints.dispatch import dispatch_sweep
+    from tests.conftest import LambdaContext
+    from tests.integration.test_sessions import scheduled_event
+
+    def sweep() -> dict[str, Any]:
+        return dispatch_sweep(scheduled_event(), LambdaContext())
+
+    # GIVEN a person who opened the page and never finished (FaceID says 17), nobody reading the session
+    session = start_as(invoke, None)
+    requests.get(session["VerificationUrl"], timeout=5)
+    token, now = session["BizToken"], int(datetime.now(UTC).timestamp())
+    assert int(item(token)["SweepAt"]["N"]) == int(item(token)["TokenExpiresAt"]["N"]) + 30  # not before
+    assert sweep()["Due"] == 0
+    # WHEN its token ran out a minute ago: the first look finds it still pending, and sets the last look
+    set_item(token, SweepAt=0, TokenExpiresAt=now - 60)
+    assert (sweep()["StillPending"], reads(emulator, token)) == (1, 1)
+    assert int(item(token)["SweepAt"]["N"]) == now - 60 + 240
+    assert sweep()["Due"] == 0  # nothing to read until then: runs every minute read nothing
+    # AND at the last look (240 s after the token's end) it is settled as expired
+    set_item(token, SweepAt=0, TokenExpiresAt=now - 240)
+    assert (sweep()["Final"], reads(emulator, token)) == (1, 2)
+    [event] = completion_events(queue)
+    assert (event["detail"]["BizToken"], event["detail"]["Status"]) == (token, "expired")
+    # THEN it is out of the index: no run reads it again
+    assert "SweepShard" not in item(token)
+    assert (sweep()["Due"], reads(emulator, token)) == (0, 2)
