@@ -112,7 +112,11 @@ def _returned(token: str | None) -> Response[str]:
         return _page(HTTPStatus.NOT_FOUND)
     if not is_final(record.Status):
         now = time.time()
-        if ledger.take_read(record, now=now, then=now + RETURN_READ_GAP_S, slot="ReturnReadAt"):
+        try:
+            turn = ledger.take_read(record, now=now, then=now + RETURN_READ_GAP_S, slot="ReturnReadAt")
+        except ServiceError:  # the slot cannot be taken: no read (the sweep comes by); the app's page is known
+            turn = False
+        if turn:
             _read_once(record.BizToken, record.Region, settings, ledger)
         else:
             metrics.add_metric(name="ReturnReadCoalesced", unit="Count", value=1)
