@@ -90,10 +90,18 @@ def get_return(
     token: Annotated[str | list[str] | None, Query(description="The session's BizToken, as FaceID appends it")] = None,
 ) -> Response[str]:
     try:
-        return _returned(token if isinstance(token, str) else None)
+        return _returned(_one_token(token))
     except Exception:  # the person's browser gets a page at once, whatever failed
         logger.exception("return route failed")
         return _page(HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+def _one_token(token: str | list[str] | None) -> str | None:
+    """The one `token` of the link (None when there is none, or more than one). Powertools hands a parameter
+    that may be a list over as one, also when the link has it once."""
+    if isinstance(token, list):
+        return token[0] if len(token) == 1 else None
+    return token
 
 
 def _returned(token: str | None) -> Response[str]:
