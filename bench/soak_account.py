@@ -238,12 +238,16 @@ def _orphan_reason(
 RESULT_ACTIONS = ("GetWebVerificationResultIntl", "GetWebVerificationResult")
 
 
-def settling(stores: Stores, returned: dict[str, float], t0: float, width_s: float) -> dict[str, Any]:
+def settling(
+    stores: Stores, returned: dict[str, float], retried: set[str], t0: float, width_s: float
+) -> dict[str, Any]:
     """What a session's outcome costs FaceID and how soon it reaches the app, from the stores: FaceID's result
     reads (every reader: the return route, owners' reads, the sweep) per session FaceID created; from the
     browser's request to the return route to the webhook's arrival at the receiver; and from a never-finished
     session's token end (the ledger's TokenExpiresAt) to its webhook. `returned`: BizToken -> when the browser
-    asked for the return route (the harness is the browser). Never finished: a session in the ledger whose
+    asked for the return route (the harness is the browser); `retried`: the BizTokens whose webhook delivery
+    took more than one attempt (the receiver down, failing or hanging: the fault schedule's, counted apart as
+    `receiver_up` without them). Never finished: a session in the ledger whose
     person chose no outcome on FaceID's page (left it unfinished, never opened it, or its caller gave up)."""
     from soak_report import latency, percentile
 
@@ -265,6 +269,9 @@ def settling(stores: Stores, returned: dict[str, float], t0: float, width_s: flo
             trace = str(call.get("trace_id") or "")
             by[trace.split("-")[1] if trace.startswith("soak-") else "sweep"] += 1
     after_return = {t: max(0.0, arrived[t] - at) for t, at in returned.items() if t in arrived}
+    troubled = set(retried) | {
+        str(a["webhook-id"]).removeprefix("msg_") for a in stores.receiver.get("attempts", []) if a["answer"] != 204
+    }
     after_expiry = {t: arrived[t] - ends[t] for t in never if t in arrived and t in ends}
     windows: dict[int, dict[str, list[float]]] = {}
     for token, seconds in after_return.items():
@@ -273,19 +280,26 @@ def settling(stores: Stores, returned: dict[str, float], t0: float, width_s: flo
         )
     for token, seconds in after_expiry.items():
         windows.setdefault(int((ends[token] - t0) // width_s), {"return": [], "expiry": []})["expiry"].append(seconds)
+    sessions = {  # each session's times, for figures computed afterwards (bench/results/soak-sessions.json)
+        t: {"returned": returned.get(t), "token_end": ends.get(t), "webhook": arrived.get(t), "never": t in never}
+        for t in set(ends) | set(returned)
+    }
     return {
+        "sessions": sessions,
         "result_reads_per_session": round(reads / max(1, len(stores.faceid_sessions)), 3),
         "result_reads": reads,
         "result_reads_by": dict(by),
         "settled_after_return_s": {
             **latency(list(after_return.values())),
             "max": max(after_return.values(), default=None),
+            "receiver_up": latency([v for t, v in after_return.items() if t not in troubled]),
             "returns": len(returned),
             "not_settled": sum(t not in arrived for t in returned),
         },
         "settled_after_expiry_s": {
             **latency(list(after_expiry.values())),
             "max": max(after_expiry.values(), default=None),
+            "receiver_up": latency([v for t, v in after_expiry.items() if t not in troubled]),
             "never_finished": len(never),
             "not_settled": sum(t not in arrived for t in never if t in ends),
             "over_6_minutes": sum(seconds > 360 for seconds in after_expiry.values()),

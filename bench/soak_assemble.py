@@ -65,7 +65,12 @@ def report(soak: Soak, redrive: dict[str, Any]) -> int:
             failed_uploads |= set(_upload_traces(invocation.event))
     harness = Harness(load.calls, load.handed_out, soak.kills, killed_deliveries, failed_uploads)
     accounting = account(stores, harness)
-    settled = settling(stores, dict(load.returned), soak.t0, 10.0 if soak.quick else 60.0)
+    retried = {
+        str(i.event.get("detail", {}).get("BizToken"))
+        for i in lam.invocations
+        if i.kind.endswith("delivery") and len(i.attempts) > 1
+    }
+    settled = settling(stores, dict(load.returned), retried, soak.t0, 10.0 if soak.quick else 60.0)
     counted = faults(stores, harness)
     counted.update({name: counted.get(name, 0) for name in EVERY_FAULT})
     losses = accounting["losses"]
@@ -154,6 +159,7 @@ def report(soak: Soak, redrive: dict[str, Any]) -> int:
         "harness": round(sum(os.times()[:2]), 1),
     }
     report["ok"] = not any(losses.values()) and not report["faults_missing"]
+    (RESULTS / "soak-sessions.json").write_text(json.dumps(settled["sessions"]))
     (RESULTS / "soak.json").write_text(json.dumps(report, indent=1, default=str))
     table = markdown(report)
     (RESULTS / "soak.md").write_text(table)

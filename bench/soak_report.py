@@ -105,9 +105,13 @@ def settling_lines(report: dict[str, Any]) -> list[str]:
         f"{', '.join(f'{k} {v}' for k, v in sorted(report['load'].get('result_reads_by', {}).items()))}) |",
         f"| from the browser's return to the webhook (s): n, p50, p99, max; not settled | {ret['n']}, "
         f"{_s(ret['p50'])}, {_s(ret['p99'])}, {_s(ret['max'])}; {ret['not_settled']} |",
+        f"| the same, webhooks delivered at the first attempt (receiver up): n, p50, p99 | "
+        f"{ret['receiver_up']['n']}, {_s(ret['receiver_up']['p50'])}, {_s(ret['receiver_up']['p99'])} |",
         f"| from a never-finished session's token end to its webhook (s): n, p50, p99, max; not settled, "
         f"over 6 minutes | {exp['n']}, {_s(exp['p50'])}, {_s(exp['p99'])}, {_s(exp['max'])}; "
         f"{exp['not_settled']}, {exp['over_6_minutes']} |",
+        f"| the same, webhooks delivered at the first attempt (receiver up): n, p50, p99 | "
+        f"{exp['receiver_up']['n']}, {_s(exp['receiver_up']['p50'])}, {_s(exp['receiver_up']['p99'])} |",
         f"| the drain (from the load's end to every session settled and delivered, s) | {report['drain_s']:.0f} |",
         "",
         "| over the run (from t, s) | starts/s | HTTP start p99 | past token end, not settled (most) | of them "
