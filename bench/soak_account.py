@@ -156,6 +156,16 @@ def account(stores: Stores, harness: Harness) -> dict[str, Any]:
     # 6. Every caller got a 2xx or a defined error; a 429/503/409-in-progress says when to retry.
     crashed = 0
     for call in harness.calls:
+        if call.kind == "return" and not call.killed:
+            # The return route's answers are pages, never the JSON envelope: a 303 to the app's page, or 503
+            # (the ledger could not be read). A 400 or 404 for a BizToken FaceID sent the browser with is wrong.
+            if call.status in (400, 404):
+                problems["return_refused"].append(f"{call.request_id} {call.status}")
+            elif call.status not in (303, 503):
+                problems["bare_500s" if call.status >= 500 else "bare_errors"].append(
+                    f"{call.request_id} {call.status} {call.invocation}"
+                )
+            continue
         if call.killed:
             crashed += 1  # API Gateway's 500 for an instance the soak killed: counted apart
             problems["crashed_by_the_soak"].append(f"{call.request_id} {call.status} {call.invocation}")
@@ -185,6 +195,7 @@ def account(stores: Stores, harness: Harness) -> dict[str, Any]:
             "bare_500s",
             "bare_errors",
             "missing_retry_after",
+            "return_refused",
         )
     }
     return {
@@ -222,3 +233,86 @@ def _orphan_reason(
     if trace in failed_uploads:  # an upload's attempt (its trace id is the upload's request id)
         return "an upload attempt failed after FaceID answered (Lambda retried it)"
     return None
+
+
+RESULT_ACTIONS = ("GetWebVerificationResultIntl", "GetWebVerificationResult")
+
+
+def settling(
+    stores: Stores, returned: dict[str, float], retried: set[str], t0: float, width_s: float
+) -> dict[str, Any]:
+    """What a session's outcome costs FaceID and how soon it reaches the app, from the stores: FaceID's result
+    reads (every reader: the return route, owners' reads, the sweep) per session FaceID created; from the
+    browser's request to the return route to the webhook's arrival at the receiver; and from a never-finished
+    session's token end (the ledger's TokenExpiresAt) to its webhook. `returned`: BizToken -> when the browser
+    asked for the return route (the harness is the browser); `retried`: the BizTokens whose webhook delivery
+    took more than one attempt (the receiver down, failing or hanging: the fault schedule's, counted apart as
+    `receiver_up` without them). Never finished: a session in the ledger whose
+    person chose no outcome on FaceID's page (left it unfinished, never opened it, or its caller gave up)."""
+    from soak_report import latency, percentile
+
+    arrived = {
+        webhook_id.removeprefix("msg_"): delivery["at"]
+        for webhook_id, delivery in stores.receiver.get("deliveries", {}).items()
+        if delivery.get("at") is not None
+    }
+    ends = {
+        item["BizToken"]["S"]: int(item["TokenExpiresAt"]["N"])
+        for item in stores.ledger
+        if "Status" in item and "TokenExpiresAt" in item
+    }
+    never = {s["BizToken"] for s in stores.faceid_sessions if s.get("Outcome") in (None, "unfinished")} & set(ends)
+    reads = sum(call["action"] in RESULT_ACTIONS for call in stores.faceid_calls)
+    by: Counter[str] = Counter()  # who read, by the trace id the function passed on (the request's id)
+    for call in stores.faceid_calls:
+        if call["action"] in RESULT_ACTIONS:
+            trace = str(call.get("trace_id") or "")
+            by[trace.split("-")[1] if trace.startswith("soak-") else "sweep"] += 1
+    after_return = {t: max(0.0, arrived[t] - at) for t, at in returned.items() if t in arrived}
+    troubled = set(retried) | {
+        str(a["webhook-id"]).removeprefix("msg_") for a in stores.receiver.get("attempts", []) if a["answer"] != 204
+    }
+    after_expiry = {t: arrived[t] - ends[t] for t in never if t in arrived and t in ends}
+    windows: dict[int, dict[str, list[float]]] = {}
+    for token, seconds in after_return.items():
+        windows.setdefault(int((returned[token] - t0) // width_s), {"return": [], "expiry": []})["return"].append(
+            seconds
+        )
+    for token, seconds in after_expiry.items():
+        windows.setdefault(int((ends[token] - t0) // width_s), {"return": [], "expiry": []})["expiry"].append(seconds)
+    sessions = {  # each session's times, for figures computed afterwards (bench/results/soak-sessions.json)
+        t: {"returned": returned.get(t), "token_end": ends.get(t), "webhook": arrived.get(t), "never": t in never}
+        for t in set(ends) | set(returned)
+    }
+    return {
+        "sessions": sessions,
+        "result_reads_per_session": round(reads / max(1, len(stores.faceid_sessions)), 3),
+        "result_reads": reads,
+        "result_reads_by": dict(by),
+        "settled_after_return_s": {
+            **latency(list(after_return.values())),
+            "max": max(after_return.values(), default=None),
+            "receiver_up": latency([v for t, v in after_return.items() if t not in troubled]),
+            "returns": len(returned),
+            "not_settled": sum(t not in arrived for t in returned),
+        },
+        "settled_after_expiry_s": {
+            **latency(list(after_expiry.values())),
+            "max": max(after_expiry.values(), default=None),
+            "receiver_up": latency([v for t, v in after_expiry.items() if t not in troubled]),
+            "never_finished": len(never),
+            "not_settled": sum(t not in arrived for t in never if t in ends),
+            "over_6_minutes": sum(seconds > 360 for seconds in after_expiry.values()),
+        },
+        "windows": [
+            {
+                "t": n * width_s,
+                "return_p99": percentile(rows["return"], 99),
+                "returns": len(rows["return"]),
+                "expiry_p99": percentile(rows["expiry"], 99),
+                "expiry_max": max(rows["expiry"], default=None),
+                "expired": len(rows["expiry"]),
+            }
+            for n, rows in sorted(windows.items())
+        ],
+    }

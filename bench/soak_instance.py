@@ -18,8 +18,11 @@ import sys
 import time
 from datetime import datetime, timedelta, tzinfo
 
-# The quick form's compressed time (bench/soak.py): the sweep function's clock runs this many seconds ahead.
+# The quick form's compressed time (bench/soak.py): the sweep function's clock runs this many seconds ahead,
 CLOCK_AHEAD = "SOAK_SWEEP_CLOCK_AHEAD_S"
+# and an intl BizToken lives this many seconds (the emulator's tokens as long: FaceID's clock and the
+# function's moved together), instead of FaceID's 10 minutes.
+TOKEN_LIFE = "SOAK_TOKEN_LIFE_S"
 
 
 class Context:
@@ -51,6 +54,16 @@ def sweep_clock_ahead(seconds: float) -> None:
     sweep.datetime = Ahead  # type: ignore[misc]
 
 
+def token_life(seconds: float) -> None:
+    """The function's idea of an intl BizToken's life (the ExpiresAt a start answers and the ledger's
+    TokenExpiresAt, from which the sweep's looks follow): `seconds`, as long as the emulator's tokens live."""
+    from dataclasses import replace
+
+    from faceid_fn.domain.flows import FLOWS
+
+    FLOWS["intl"] = replace(FLOWS["intl"], token_ttl=timedelta(seconds=seconds))
+
+
 def main() -> None:
     root, spec, log_path = sys.argv[1], sys.argv[2], sys.argv[3]
     answers = os.fdopen(os.dup(1), "w", buffering=1)
@@ -60,6 +73,8 @@ def main() -> None:
     sys.path.insert(0, root)
     module_name, _, attribute = spec.rpartition(".")
     handler = getattr(importlib.import_module(module_name.replace("/", ".")), attribute)
+    if life := float(os.environ.get(TOKEN_LIFE, "0")):
+        token_life(life)
     if ahead := float(os.environ.get(CLOCK_AHEAD, "0")):
         sweep_clock_ahead(ahead)
     function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "faceid-fn")

@@ -42,7 +42,6 @@ from urllib.parse import unquote
 from soak_stack import ROOT, Function
 
 INSTANCE = Path(__file__).resolve().parent / "soak_instance.py"
-TIMEOUT_S = 25.0  # provider.timeout
 BACKOFF_S = (60.0, 120.0)  # Lambda's waits before the first and the second retry
 
 
@@ -96,10 +95,11 @@ class Instance:
         started = time.time()
         self.busy_since, self.busy_kind, self.busy_request = time.monotonic(), kind, request_id
         try:
-            self.process.stdin.write(json.dumps({"event": event, "request_id": request_id, "timeout_s": TIMEOUT_S}))
+            timeout_s = self.function.timeout_s
+            self.process.stdin.write(json.dumps({"event": event, "request_id": request_id, "timeout_s": timeout_s}))
             self.process.stdin.write("\n")
             self.process.stdin.flush()
-            line = self._line(TIMEOUT_S + 1.0)
+            line = self._line(timeout_s + 1.0)
         except (BrokenPipeError, ValueError, OSError):
             line = ""
         finally:
@@ -419,9 +419,7 @@ class _InvokeHandler(BaseHTTPRequestHandler):
             self._answer(404 if function is None else 400, {"Type": "User", "message": "not supported here"})
             return
         event = json.loads(payload or b"{}")
-        kinds = {"Records": "upload", "faceid-fn": "delivery", "aws.events": "sweep"}
-        kind = "upload" if "Records" in event else kinds.get(event.get("source"), "unknown")
-        lambda_.invoke_async(function, event, f"redrive-{kind}")
+        lambda_.invoke_async(function, event, f"redrive-{payload_kind(event)}")
         self._answer(202, None)
 
     def _answer(self, status: int, body: Any) -> None:
@@ -431,6 +429,13 @@ class _InvokeHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def payload_kind(payload: dict[str, Any]) -> str:
+    """Which trigger an asynchronous invocation's event comes from: upload, delivery, sweep (or unknown)."""
+    if "Records" in payload:
+        return "upload"
+    return {"faceid-fn": "delivery", "aws.events": "sweep"}.get(str(payload.get("source")), "unknown")
 
 
 def api_gateway_answer(outcome: Outcome) -> dict[str, Any]:

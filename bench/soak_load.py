@@ -1,8 +1,10 @@
 """The soak's load: callers starting sessions over HTTP (API Gateway's events, JWT claims of many owners), photos
 uploaded to S3 and COS (their upload events, sometimes delivered twice), the people who open the
-VerificationUrl and finish with every outcome the emulator's page offers (or never finish), and owners reading
-their sessions. Each caller behaves as a client should: it retries a timeout with the same Idempotency-Key,
-and a 429, 503 or 409 IdempotencyInProgress after its Retry-After.
+VerificationUrl, spend 20-120 s there and finish with every outcome the emulator's page offers (a third never
+finish), their browsers following FaceID's redirect into the function's return route (or the app catching it
+and reading the outcome), and the apps that poll until the outcome is final. Each caller behaves as a client
+should: it retries a timeout with the same Idempotency-Key, and a 429, 503 or 409 IdempotencyInProgress after
+its Retry-After.
 """
 
 from __future__ import annotations
@@ -21,20 +23,24 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 import requests
 from soak_lambda import Lambda, Outcome, api_gateway_answer
 from soak_stack import ROOT, STAGE
 
+from faceid_fn.domain.outcomes import RETURN_PATH
+
 EVENTS = ROOT / "events"
 COS_BUCKET, COS_APPID = "photos", "1250000000"
 PREFIX = "reference/"
-# What the people do with a session they got (weights), and the outcomes they choose on the page: every
-# outcome the page offers in CheckMode 2 (the default: the selfie compared with the caller's photo; the
-# document's outcome belongs to the OCR modes, which take no photo), and "fail" (1001: no verdict).
-PLANS = {"finish": 86, "never": 6, "unfinished": 4, "unfinished_then_finish": 4}
+# The outcomes the people choose on the page (weights): every outcome the page offers in CheckMode 2 (the
+# default: the selfie compared with the caller's photo; the document's outcome belongs to the OCR modes, which
+# take no photo), and "fail" (1001: no verdict).
 OUTCOMES = {"pass": 45, "liveness": 10, "compare": 8, "faces": 8, "left": 9, "timeout": 8, "fail": 6}
+# What happens after a person's choice (weights): the browser follows FaceID's redirect into the return route,
+# the app catches the redirect and reads the outcome itself (one owner GET), or the page is closed first.
+AFTER_FINISH = {"return": 70, "catch": 20, "closed": 10}
 # Owners: each starts a few sessions (FACEID_OWNER_STARTS counts 10 an hour per owner).
 STARTS_PER_OWNER = 3
 
@@ -51,11 +57,20 @@ class Profile:
     bad_request: float = 0.02  # a wrong MD5, or another owner's photo: defined 4xx
     duplicate_upload: float = 0.15  # an upload event delivered twice
     caller_timeout_s: float = 6.0  # a caller gives up waiting and retries (keyed) or gives up (unkeyed)
-    finish_s: tuple[float, float] = (3.0, 40.0)  # from the start to the person's choice on the page
-    # Owners' reads and the sweep share FaceID's 20 result reads a second: about 0.8 reads a session here.
-    read_after_finish: float = 0.75  # the owner reads the outcome (the app after FaceID's redirect)
-    second_read: float = 0.05  # and reads it again at the same time (two devices)
-    poll_pending: float = 0.08  # the owner reads once while the person is still at it
+    on_page_s: tuple[float, float] = (20.0, 120.0)  # the person's time on the page, to the choice
+    never_finish: float = 1 / 3  # the person never finishes (half of them leave the page unfinished)
+    poller: float = 0.1  # the app polls GET every `poll_every_s` from the start until the outcome is final
+    poll_every_s: float = 2.0
+    # ...for the first `poll_fast_s`, then every `poll_slow_every_s`, and after `poll_slower_after_s` every
+    # `poll_slower_every_s` (the two shared cores could not take a poll every 2 s for the whole 10-minute life
+    # of a session nobody finishes), and never past the token's end and `poll_after_end_s` (by then the sweep
+    # has settled it).
+    poll_fast_s: float = 20.0
+    poll_slow_every_s: float = 20.0
+    poll_slower_after_s: float = 120.0
+    poll_slower_every_s: float = 60.0
+    poll_after_end_s: float = 420.0
+    token_life_s: float = 0.0  # the intl BizToken's life (the soak sets it: the function's, FaceID's the same)
     stranger_read: float = 0.02  # another owner tries the BizToken: the unknown-token 404
 
 
@@ -63,7 +78,7 @@ class Profile:
 class Call:
     """One HTTP exchange as its caller saw it (what API Gateway answered)."""
 
-    kind: str  # start, read
+    kind: str  # start, read, return (the person's browser, no owner)
     request_id: str
     owner: str
     at: float
@@ -78,6 +93,7 @@ class Call:
     biz_token: str | None = None
     keyed: bool = False
     abandoned: bool = False  # the caller had stopped waiting
+    final: bool = False  # a read answered a final outcome
 
 
 class Load:
@@ -105,6 +121,10 @@ class Load:
         self.handed_out: dict[str, dict[str, Any]] = {}  # BizToken -> how its owner got it
         self.uploads: list[dict[str, Any]] = []
         self.finished: dict[str, str] = {}  # BizToken -> outcome chosen on the page
+        self.never: set[str] = set()  # BizTokens whose person never finishes
+        self._people: set[str] = set()  # BizTokens someone was given to finish
+        self.returned: dict[str, float] = {}  # BizToken -> when the browser asked for the return route
+        self.behaviour: Counter[str] = Counter()  # what the people and apps did, by kind
         self.starts_begun: list[float] = []
         self.counts: Counter[str] = Counter()  # callers, retries, duplicate_records
         self.lock = threading.Lock()
@@ -269,21 +289,13 @@ class Load:
             cold=outcome.cold,
             biz_token=payload.get("BizToken") if isinstance(payload, dict) else None,
             keyed=keyed,
+            final=isinstance(payload, dict) and payload.get("Status") not in (None, "pending"),
         )
         with self.lock:
             self.calls.append(call)
             if kind == "start" and call.status == 201 and call.biz_token:
                 self.handed_out.setdefault(call.biz_token, {"owner": owner, "via": "http", "request_id": request_id})
         return call
-
-    def read(self, token: str, owner: str) -> None:
-        event = http_event("GET", f"/verifications/{token}", owner, self._request_id("read"))
-        call = self._exchange("read", event, owner, False)
-        if call.status in (429, 503) and call.retry_after:  # an owner's app tries again after Retry-After
-            time.sleep(min(float(call.retry_after), 5.0))
-            self._exchange(
-                "read", http_event("GET", f"/verifications/{token}", owner, self._request_id("read")), owner, False
-            )
 
     # -- uploads -----------------------------------------------------------------------------------------
 
@@ -324,41 +336,99 @@ class Load:
     # -- people and owners -----------------------------------------------------------------------------
 
     def person(self, token: str, owner: str, via: str) -> None:
-        """What the person does with the VerificationUrl, and when the owner reads."""
-        profile = self.profile
-        plan = random.choices(list(PLANS), weights=list(PLANS.values()))[0]
-        finish_in = random.uniform(*profile.finish_s)
-        if random.random() < profile.poll_pending:
-            self.later(random.uniform(0.2, finish_in), lambda: self.read(token, owner))
-        if random.random() < profile.stranger_read:
-            self.later(random.uniform(0.2, finish_in), lambda: self.read(token, "someone-else"))
-        if plan == "never":
-            return
-        if plan.startswith("unfinished"):
-            self.later(finish_in / 2, lambda: self.choose(token, "unfinished"))
-            if plan == "unfinished":
+        """What the person does with the VerificationUrl, and what the owner's app does meanwhile."""
+        with self.lock:  # a retried start answered with the same session: still one person
+            if token in self._people:
                 return
+            self._people.add(token)
+        profile = self.profile
+        on_page = random.uniform(*profile.on_page_s)
+        if random.random() < profile.poller:
+            self._count("pollers")
+            begun = time.monotonic()
+            self.later(profile.poll_every_s, lambda: self.poll(token, owner, begun))
+        if random.random() < profile.stranger_read:
+            self.later(random.uniform(0.2, on_page), lambda: self.read(token, "someone-else"))
+        if random.random() < profile.never_finish:
+            with self.lock:
+                self.never.add(token)
+            self._count("never_finish")
+            if random.random() < 0.5:  # opens the page and leaves it unfinished (FaceID reads 17 until the end)
+                self.later(on_page, lambda: self.choose(token, "unfinished"))
+            return
         outcome = random.choices(list(OUTCOMES), weights=list(OUTCOMES.values()))[0]
-        self.later(finish_in, lambda: self.choose(token, outcome))
-        if random.random() < profile.read_after_finish:
-            after = finish_in + random.uniform(0.3, 5.0)
-            self.later(after, lambda: self.read(token, owner))
-            if random.random() < profile.second_read:
-                self.later(after, lambda: self.read(token, owner))
+        after = random.choices(list(AFTER_FINISH), weights=list(AFTER_FINISH.values()))[0]
+        self._count(f"finish_then_{after}")
+        self.later(on_page, lambda: self.finish(token, owner, outcome, after))
 
-    def choose(self, token: str, outcome: str) -> None:
-        """The person's choice on the emulator's verification page (a form POST, as the browser sends it)."""
+    def _count(self, what: str) -> None:
+        with self.lock:
+            self.behaviour[what] += 1
+
+    def finish(self, token: str, owner: str, outcome: str, after: str) -> None:
+        location = self.choose(token, outcome)
+        if after == "return" and location:
+            self.browser_return(token, location)
+        elif after == "catch":
+            self.read(token, owner)
+
+    def poll(self, token: str, owner: str, begun: float) -> None:
+        """One poll of an app that polls until the outcome is final, and its next one."""
+        call = self._exchange("read", read_event(token, owner, self._request_id("poll")), owner, False)
+        self._count("polls")
+        if call.status == 200 and call.final:
+            return
+        if call.status not in (200, 429, 503, 504):  # a 404 or 410: there is nothing to wait for
+            return
+        profile, age = self.profile, time.monotonic() - begun
+        if age > profile.token_life_s + profile.poll_after_end_s:
+            self._count("pollers_gave_up")
+            return
+        every = profile.poll_every_s if age < profile.poll_fast_s else profile.poll_slow_every_s
+        if age >= profile.poll_slower_after_s:
+            every = profile.poll_slower_every_s
+        self.later(every, lambda: self.poll(token, owner, begun))
+
+    def browser_return(self, token: str, location: str) -> None:
+        """The browser follows FaceID's redirect into the function's return route (through API Gateway, no owner
+        token); the 303 on to the app's page is not followed."""
+        parts = urlsplit(location)
+        if f"{parts.scheme}://{parts.netloc}" != PUBLIC_URL or parts.path != RETURN_PATH:
+            self._count("redirect_elsewhere")  # not the return route: the harness's configuration is wrong
+            return
+        with self.lock:
+            self.returned.setdefault(token, time.time())
+        event = http_event("GET", RETURN_PATH, None, self._request_id("return"), query=parts.query)
+        self._exchange("return", event, "browser", False)
+
+    def read(self, token: str, owner: str) -> None:
+        call = self._exchange("read", read_event(token, owner, self._request_id("read")), owner, False)
+        if call.status in (429, 503) and call.retry_after:  # an owner's app tries again after Retry-After
+            time.sleep(min(float(call.retry_after), 5.0))
+            self._exchange("read", read_event(token, owner, self._request_id("read")), owner, False)
+
+    def choose(self, token: str, outcome: str) -> str | None:
+        """The person's choice on the emulator's verification page (a form POST, as the browser sends it); the
+        redirect's Location (FaceID's RedirectURL with ?token=), None when the page stays."""
+        location, expired = None, False
         for _ in range(3):
             try:
-                self._web.post(
+                answer = self._web.post(
                     f"{self.emulator}/verify/{token}", data={"outcome": outcome}, allow_redirects=False, timeout=10
                 )
+                location = answer.headers.get("Location") if answer.status_code == 302 else None
+                expired = answer.status_code == 404  # the link ran out before the person got to it
                 break
             except requests.RequestException:
                 time.sleep(0.5)
-        if outcome != "unfinished":
+        if expired:  # too late: the person never finished it (the start took longer than the token's life)
+            with self.lock:
+                self.never.add(token)
+            self._count("too_late")
+        elif outcome != "unfinished":
             with self.lock:
                 self.finished[token] = outcome
+        return location
 
 
 def _mark_abandoned(future: Future[Call]) -> None:
@@ -370,24 +440,42 @@ def _mark_abandoned(future: Future[Call]) -> None:
 
 
 _HTTP_TEMPLATE = json.loads((EVENTS / "http-api-v2.json").read_text())
+# The API the harness plays API Gateway for (its events' domain): the function's FACEID_PUBLIC_URL.
+PUBLIC_URL = f"https://{_HTTP_TEMPLATE['requestContext']['domainName']}"
 
 
 def http_event(
-    method: str, path: str, owner: str, request_id: str, *, body: dict[str, Any] | None = None, key: str | None = None
+    method: str,
+    path: str,
+    owner: str | None,
+    request_id: str,
+    *,
+    body: dict[str, Any] | None = None,
+    key: str | None = None,
+    query: str = "",
 ) -> dict[str, Any]:
-    """API Gateway HTTP API (payload 2.0) with the JWT authorizer's claims of `owner`."""
+    """API Gateway HTTP API (payload 2.0) with the JWT authorizer's claims of `owner` (None: a public route's
+    request, the person's browser)."""
     event = copy.deepcopy(_HTTP_TEMPLATE)
     now = datetime.now(UTC)
-    route = "POST /verifications" if method == "POST" else "GET /verifications/{biz_token}"
+    if path == RETURN_PATH:
+        route = f"GET {RETURN_PATH}"
+    else:
+        route = "POST /verifications" if method == "POST" else "GET /verifications/{biz_token}"
     event["routeKey"] = event["requestContext"]["routeKey"] = route
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["requestContext"]["http"]["method"] = method
     event["requestContext"]["requestId"] = request_id
     event["requestContext"]["time"] = now.strftime("%d/%b/%Y:%H:%M:%S +0000")
     event["requestContext"]["timeEpoch"] = int(now.timestamp() * 1000)
-    event["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": owner, "aud": "faceid-fn"}, "scopes": None}}
+    if owner is not None:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": owner, "aud": "faceid-fn"}, "scopes": None}}
+    if query:
+        event["rawQueryString"] = query
+        event["queryStringParameters"] = dict(parse_qsl(query))
     if method == "GET":
-        event["pathParameters"] = {"biz_token": path.rsplit("/", 1)[1]}
+        if path != RETURN_PATH:
+            event["pathParameters"] = {"biz_token": path.rsplit("/", 1)[1]}
         event.pop("body", None)
         event["headers"].pop("content-type", None)
     else:
@@ -395,6 +483,10 @@ def http_event(
     if key:
         event["headers"]["idempotency-key"] = key
     return event
+
+
+def read_event(token: str, owner: str, request_id: str) -> dict[str, Any]:
+    return http_event("GET", f"/verifications/{token}", owner, request_id)
 
 
 def s3_record(bucket: str, key: str, data: bytes, md5: str, request_id: str) -> dict[str, Any]:

@@ -8,8 +8,8 @@ Control (on its own port, which stays up while the receiver is down):
 - `POST /hang {"count", "seconds"}`: the next `count` deliveries get no answer for `seconds` (past the
   function's 10 s timeout), then a 503: a stuck receiver that kept nothing
 - `POST /down {"seconds"}`: the receiver's port refuses connections for `seconds`
-- `GET /state`: the deliveries (per webhook-id: the first one, its duplicates), every attempt with its
-  answer, and the faults injected
+- `GET /state`: the deliveries (per webhook-id: the first one, when it was kept, its duplicates), every
+  attempt with its answer, and the faults injected
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class Faults:
         self.hang_next = 0
         self.hang_s = 0.0
         self.injected: dict[str, int] = {"webhook_500": 0, "webhook_hang": 0, "webhook_down": 0}
+        self.arrived: dict[str, float] = {}  # webhook-id -> when its first delivery was kept
         self.lock = threading.Lock()
 
     def take_hang(self) -> float:
@@ -66,6 +67,10 @@ class SoakHandler(Handler):
                     self._send(503)
                 return
         super().do_POST()
+        webhook_id = self.headers.get("webhook-id", "")
+        with self.server.received.lock:  # when each webhook-id was first kept (the soak's time to settle)
+            if webhook_id in self.server.received.deliveries:
+                self.server.faults.arrived.setdefault(webhook_id, time.time())
 
 
 class SoakReceiver(ReceiverServer):
@@ -106,7 +111,7 @@ class Receiver:
     def state(self) -> dict[str, Any]:
         with self.received.lock:
             deliveries = {
-                k: {"duplicates": v["duplicates"], "data": v["payload"]["data"]}
+                k: {"duplicates": v["duplicates"], "data": v["payload"]["data"], "at": self.faults.arrived.get(k)}
                 for k, v in self.received.deliveries.items()
             }
             attempts = list(self.received.attempts)

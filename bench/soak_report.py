@@ -45,6 +45,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"| the machine's load average (1 min), highest | "
         f"{max((row.get('load_average', 0) for row in report['timeline']['samples']), default=0):.1f} |",
         "",
+        *settling_lines(report),
+        "",
         "| fault | injected |",
         "|---|---|",
         *(f"| {name} | {count} |" for name, count in sorted(report["faults"].items())),
@@ -85,6 +87,68 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def settling_lines(report: dict[str, Any]) -> list[str]:
+    """The settling figures (what an outcome costs FaceID and how soon it reaches the app), and over the run."""
+    ret, exp = report["settled_after_return_s"], report["settled_after_expiry_s"]
+    behaviour = report["load"].get("behaviour", {})
+    return [
+        f"Clocks: {report['clocks']}.",
+        "",
+        "| settling | |",
+        "|---|---|",
+        f"| people: finish then return / app catches / page closed, never finish; apps polling (polls) | "
+        f"{behaviour.get('finish_then_return', 0)} / {behaviour.get('finish_then_catch', 0)} / "
+        f"{behaviour.get('finish_then_closed', 0)}, {behaviour.get('never_finish', 0)}; "
+        f"{behaviour.get('pollers', 0)} ({behaviour.get('polls', 0)}) |",
+        f"| FaceID result reads (every reader) per session created | {report['result_reads_per_session']:.2f} "
+        f"({report['load'].get('result_reads', 0)}: "
+        f"{', '.join(f'{k} {v}' for k, v in sorted(report['load'].get('result_reads_by', {}).items()))}) |",
+        f"| from the browser's return to the webhook (s): n, p50, p99, max; not settled | {ret['n']}, "
+        f"{_s(ret['p50'])}, {_s(ret['p99'])}, {_s(ret['max'])}; {ret['not_settled']} |",
+        f"| the same, webhooks delivered at the first attempt (receiver up): n, p50, p99 | "
+        f"{ret['receiver_up']['n']}, {_s(ret['receiver_up']['p50'])}, {_s(ret['receiver_up']['p99'])} |",
+        f"| from a never-finished session's token end to its webhook (s): n, p50, p99, max; not settled, "
+        f"over 6 minutes | {exp['n']}, {_s(exp['p50'])}, {_s(exp['p99'])}, {_s(exp['max'])}; "
+        f"{exp['not_settled']}, {exp['over_6_minutes']} |",
+        f"| the same, webhooks delivered at the first attempt (receiver up): n, p50, p99 | "
+        f"{exp['receiver_up']['n']}, {_s(exp['receiver_up']['p50'])}, {_s(exp['receiver_up']['p99'])} |",
+        f"| the drain (from the load's end to every session settled and delivered, s) | {report['drain_s']:.0f} |",
+        "",
+        "| over the run (from t, s) | starts/s | HTTP start p99 | past token end, not settled (most) | of them "
+        "over 6 min | return → webhook p99 | token end → webhook max | load average |",
+        "|---|---|---|---|---|---|---|---|",
+        *(f"| {' | '.join(row)} |" for row in _windows(report)),
+    ]
+
+
+def _windows(report: dict[str, Any]) -> list[list[str]]:
+    """One row per settling window (a minute; 10 s in the quick form) across the run and the drain."""
+    timeline = report["timeline"]
+    settling = {row["t"]: row for row in timeline.get("settling", [])}
+    width = 10.0 if report["mode"] == "quick" else 60.0
+    end = max([row["t"] for row in timeline["samples"]] + list(settling) + [0.0])
+    rows = []
+    for n in range(int(end // width) + 1):
+        t = n * width
+        samples = [row for row in timeline["samples"] if t <= row["t"] < t + width]
+        seconds = [row for row in timeline["per_second"] if t <= row["t"] < t + width]
+        starts = [row["p99"] for row in timeline["latency_windows"] if t <= row["t"] < t + width and row["p99"]]
+        settled = settling.get(t, {})
+        rows.append(
+            [
+                f"{t:.0f}",
+                f"{sum(row['starts'] for row in seconds) / width:.1f}",
+                _s(max(starts, default=None)),
+                str(max((row.get("past_token_end", 0) for row in samples), default=0)),
+                str(max((row.get("past_token_end_6min", 0) for row in samples), default=0)),
+                _s(settled.get("return_p99")),
+                _s(settled.get("expiry_max")),
+                f"{max((row.get('load_average', 0) for row in samples), default=0):.1f}",
+            ]
+        )
+    return rows
+
+
 def plot(report: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -107,6 +171,15 @@ def plot(report: dict[str, Any], path: Path) -> None:
     latencies.plot(x, [row["p50"] for row in windows], label="HTTP start p50")
     latencies.plot(x, [row["p99"] for row in windows], label="HTTP start p99")
     latencies.plot(x, [row["read_p99"] for row in windows], label="read p99", lw=0.8)
+    settling = timeline.get("settling", [])
+    returns = [row for row in settling if row["return_p99"] is not None]
+    latencies.plot(
+        [r["t"] for r in returns], [r["return_p99"] for r in returns], "o-", ms=3, label="return → webhook p99"
+    )
+    expired = [row for row in settling if row["expiry_max"] is not None]
+    latencies.plot(
+        [r["t"] for r in expired], [r["expiry_max"] for r in expired], "s-", ms=3, label="token end → webhook max"
+    )
     latencies.set_yscale("log")
     latencies.set_ylabel("seconds")
     latencies.legend(loc="upper right", fontsize=8)
@@ -122,6 +195,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
     backlog.plot(t, [row["index"] for row in samples], label="sessions in the sweep's index")
     backlog.plot(t, [row["due"] for row in samples], label="of them due")
     backlog.plot(t, [row["async_pending"] for row in samples], label="async invocations pending", lw=0.8)
+    backlog.plot(t, [row.get("past_token_end", 0) for row in samples], label="past their token's end, not settled")
+    backlog.plot(t, [row.get("past_token_end_6min", 0) for row in samples], label="of them over 6 minutes", lw=1.5)
     backlog.axvline(report["load_s"], color="grey", ls=":", lw=1)
     backlog.set_ylabel("sessions")
     backlog.set_xlabel("seconds since the load began (dotted: load ends, the drain begins)")

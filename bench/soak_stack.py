@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.append(str(ROOT))  # the function's constants (faceid_fn.domain) and local/ (the sample photo)
 STAGE = "soak"
 ACCOUNT = "123456789012"
 REGION = "ap-southeast-1"
@@ -56,6 +58,7 @@ class Function:
     on_failure: str | None  # queue name of the on-failure destination
     on_success: str | None
     environment: dict[str, str] = field(default_factory=dict)  # its own, over provider.environment
+    timeout_s: float = 25.0  # its own timeout, else provider.timeout
 
     @property
     def deployed_name(self) -> str:
@@ -151,6 +154,7 @@ class Stack:
                 on_failure=self._queue_of(destinations.get("onFailure")),
                 on_success=self._queue_of(destinations.get("onSuccess")),
                 environment=self.environment(spec),
+                timeout_s=float(self.resolve(spec.get("timeout", self.config["provider"].get("timeout", 6)))),
             )
         delivery = self.delivery_function()
         if delivery in found:

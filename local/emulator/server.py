@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local.emulator.api import FaceIdEmulator
-from local.emulator.catalog import DEFAULT_RULE_IDS, THROTTLING_CODES
+from local.emulator.catalog import DEFAULT_RULE_IDS, INTL_TOKEN_TTL_S, THROTTLING_CODES
 from local.emulator.state import Answer, Fault, RegionFailure
 
 
@@ -83,9 +83,11 @@ class _Handler(BaseHTTPRequestHandler):
         - faults  {"code","message","count","latency_ms","action","region","http_status","content_type",
                    "body","reset"}  (a throttling code without a message gets its documented message)
         - config  {"clock_offset_s": float, "rate_limit": int, "rate_limit_code": one of THROTTLING_CODES,
-                   "offline_actions": [action, ...], "rule_ids": [RuleId, ...], "age_sessions_s": float}
+                   "offline_actions": [action, ...], "rule_ids": [RuleId, ...], "age_sessions_s": float,
+                   "intl_token_ttl_s": int}
                    (age_sessions_s moves every session that much into the past: e.g. 259201 makes results
-                   unreadable, without touching the signature clock)
+                   unreadable, without touching the signature clock; intl_token_ttl_s: how long the intl
+                   BizTokens started from now on live, 600 by default)
         - regions {"region": "ap-singapore", "failure": "http" | "internal" | "timeout" | "reset" | null,
                    "http_status": 5xx, "latency_ms": int}  every call signed for the region fails so until
                    "failure": null restores it
@@ -127,6 +129,10 @@ def _configure(emulator: FaceIdEmulator, options: dict[str, Any]) -> None:
         emulator.offline_actions = set(options["offline_actions"])
     if "rule_ids" in options:
         emulator.rule_ids = {str(rule) for rule in options["rule_ids"]}
+    if "intl_token_ttl_s" in options:
+        if int(options["intl_token_ttl_s"]) <= 0:
+            raise ValueError("intl_token_ttl_s must be a positive number of seconds")
+        emulator.intl_token_ttl_s = int(options["intl_token_ttl_s"])
     if "age_sessions_s" in options:
         emulator.age_sessions(float(options["age_sessions_s"]))
 
@@ -176,8 +182,15 @@ def main() -> None:
         metavar="RULE_ID",
         help=f"a RuleId the console has configured (repeatable; default: {', '.join(DEFAULT_RULE_IDS)})",
     )
+    parser.add_argument(
+        "--intl-token-ttl-s",
+        type=int,
+        default=INTL_TOKEN_TTL_S,
+        help=f"how long an intl BizToken lives (default {INTL_TOKEN_TTL_S}, FaceID's 10 minutes)",
+    )
     args = parser.parse_args()
     emulator = FaceIdEmulator(rule_ids=tuple(args.rule_ids or DEFAULT_RULE_IDS))
+    emulator.intl_token_ttl_s = args.intl_token_ttl_s
     server = EmulatorServer(args.host, args.port, emulator, verbose=args.verbose)
     print(f"FaceID emulator listening on {server.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):

@@ -13,6 +13,7 @@ from local.emulator.catalog import (
     DEFAULT_CHECK_MODE,
     DEFAULT_RATE_LIMIT,
     DEFAULT_RULE_IDS,
+    INTL_TOKEN_TTL_S,
     LOCAL_SECRET_ID,
     LOCAL_SECRET_KEY,
     NOT_FINISHED,
@@ -123,6 +124,9 @@ class EmulatorState:
         self.rule_ids = set(self._initial_rule_ids)  # the console's processes (RuleId)
         self.failed_regions: dict[str, RegionFailure] = {}
         self.clock_offset_s = 0.0
+        # How long an intl BizToken lives (FaceID's 10 minutes; shorter where FaceID's and the caller's
+        # clocks are moved together, as the soak's quick form does).
+        self.intl_token_ttl_s = INTL_TOKEN_TTL_S
         self.monotonic = time.monotonic  # the rate window's clock; tests may freeze it
         self.offline_actions: set[str] = set()  # actions answered with ActionOffline (withdrawn)
         self.base_url = "http://127.0.0.1"
@@ -148,6 +152,7 @@ class EmulatorState:
             self.uploads.clear()
             self.calls.clear()
             self.clock_offset_s = 0.0
+            self.intl_token_ttl_s = INTL_TOKEN_TTL_S
             self.monotonic = time.monotonic
             self.rate_limit = DEFAULT_RATE_LIMIT
             self.rate_limit_code = "RequestLimitExceeded"

@@ -286,3 +286,18 @@ def test_the_page_looks_like_a_verification_step(emulator: Emulator) -> None:
     for outcome in ("pass", "liveness", "compare", "faces", "document", "left", "timeout", "unfinished"):
         assert f'id="{outcome}"' in page.text
     assert 'id="fail"' not in page.text  # the older test hook is accepted, not offered
+
+
+def test_a_shorter_intl_token_life_expires_the_token_sooner(emulator: Emulator) -> None:
+    # GIVEN the emulator's intl tokens set to live 30 s (the soak's quick form moves FaceID's clock so)
+    requests.post(f"{emulator.url}/__emulator__/config", json={"intl_token_ttl_s": 30}, timeout=5)
+    token = start_intl(emulator)["BizToken"]
+    client = sdk_client(emulator)
+    # WHEN it is read before and after those 30 s
+    before = read(client, token)["ErrorCode"]
+    emulator.state.age_sessions(31)
+    after = read(client, token)["ErrorCode"]
+    # THEN it is not finished, then expired (15), and a token life of 0 is refused
+    assert (before, after) == (None, 15)
+    refused = requests.post(f"{emulator.url}/__emulator__/config", json={"intl_token_ttl_s": 0}, timeout=5)
+    assert refused.status_code == 400
