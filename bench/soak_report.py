@@ -112,7 +112,8 @@ def settling_lines(report: dict[str, Any]) -> list[str]:
         f"{exp['not_settled']}, {exp['over_6_minutes']} |",
         f"| the same, webhooks delivered at the first attempt (receiver up): n, p50, p99 | "
         f"{exp['receiver_up']['n']}, {_s(exp['receiver_up']['p50'])}, {_s(exp['receiver_up']['p99'])} |",
-        f"| the drain (from the load's end to every session settled and delivered, s) | {report['drain_s']:.0f} |",
+        f"| the drain (from the load's end to every session settled and delivered, s); sessions left unsettled "
+        f"at its end | {report['drain_s']:.0f}; {report.get('unsettled_at_end', 0)} |",
         "",
         "| over the run (from t, s) | starts/s | HTTP start p99 | past token end, not settled (most) | of them "
         "over 6 min | return → webhook p99 | token end → webhook max | load average |",
